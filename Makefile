@@ -1,0 +1,105 @@
+# QKV course. The two commands in README.md:
+#   make book   set everything up on a fresh machine and build the HTML book
+#   make test   set everything up and run every test (what .ci/run calls)
+# Prerequisites: Python 3.10+ with venv, Node.js with npm (for the pinned web
+# assets), and Debian's chromium for the browser test (installed for you when
+# run as root with apt-get, as CI does).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+HTML := _build/html
+SHARED := ../shared
+BUILD_FLAGS := -n -W --keep-going
+
+.PHONY: help setup assets book serve lab test unit nbval hygiene build-book book-tests bench notebooks system-deps clean
+
+help:
+	@echo "make book       set up (venv, packages, web assets) and build the HTML book"
+	@echo "make test       set up and run every test: unit, nbval (strict), hygiene, book build, browser"
+	@echo "make serve      serve the built book on http://127.0.0.1:8000"
+	@echo "make lab        open the notebooks in JupyterLab"
+	@echo "make notebooks  re-execute every notebook top to bottom and save it with outputs"
+	@echo "make bench      print the multi-head attention benchmark"
+	@echo "make clean      remove the build, the venv and the web assets"
+
+# ---- set-up ---------------------------------------------------------------
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+# MathJax 3, require.js and the ipywidgets HTML manager, pinned in web/package-lock.json.
+build_assets/vendor/.staged: web/package.json web/package-lock.json web/qkv-widgets-config.js scripts/stage_assets.py | $(VENV)/.installed
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	$(PY) scripts/stage_assets.py
+	touch $@
+
+assets: build_assets/vendor/.staged
+
+# ---- the book ---------------------------------------------------------------
+build-book: setup assets
+	rm -rf $(HTML)
+	$(JB) build . $(BUILD_FLAGS)
+
+book: build-book
+	@echo
+	@echo "The book is built. Open this file in a browser:"
+	@echo "  $(abspath $(HTML))/index.html"
+
+serve:
+	@test -f $(HTML)/index.html || { echo "no book yet: run make book"; exit 1; }
+	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory $(HTML)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+notebooks: setup
+	$(PY) scripts/run_notebooks.py notebooks/*.ipynb
+
+# ---- tests ------------------------------------------------------------------
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser test needs Debian's Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; \
+	fi
+
+unit: setup
+	$(PY) -m pytest tests --ignore=tests/book -q
+
+nbval: setup
+	$(PY) -m pytest --nbval notebooks -q -p no:cacheprovider
+
+hygiene:
+	@if [ -f $(SHARED)/tools/notebook_hygiene.py ]; then \
+	  python3 $(SHARED)/tools/notebook_hygiene.py notebooks; \
+	else echo "($(SHARED)/tools/notebook_hygiene.py not found: hygiene check skipped)"; fi
+
+book-tests: system-deps setup
+	$(PY) -m pytest tests/book -q
+
+test: system-deps setup assets
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory nbval
+	$(MAKE) --no-print-directory hygiene
+	$(MAKE) --no-print-directory build-book
+	$(MAKE) --no-print-directory book-tests
+	@echo "All tests passed."
+
+bench: setup
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf _build build_assets web/node_modules $(VENV) src/*.egg-info
