@@ -1,0 +1,58 @@
+"""Shared fixtures for the helper tests: a seeded rng and a loop reference for attention.
+
+The reference is handed out as a fixture (not imported from this file),
+because other test folders have a conftest.py of their own.
+
+Every test module picks shapes where no two sizes are equal (T != H,
+S != T, d_in != d_out, D != H*d): a transposition bug then changes a shape
+or mixes different numbers, and a test notices.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    """A fresh, seeded generator for every test: tests never touch the global RNG."""
+    return np.random.default_rng(20240601)
+
+
+@pytest.fixture
+def naive_attention():
+    """The loop reference :func:`_naive_attention`."""
+    return _naive_attention
+
+
+def _naive_attention(q, k, v, mask=None, scale=None):
+    """Reference attention: explicit loops over the batch entries and queries, math.exp for the softmax.
+
+    q (..., T, d_k), k (..., S, d_k), v (..., S, d_v), mask bool broadcastable to (..., T, S).
+    Returns float64 (out (..., T, d_v), weights (..., T, S)); a query with no allowed key stays 0.
+    """
+    q, k, v = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    n_q, d_k = q.shape[-2:]
+    n_kv, d_v = v.shape[-2:]
+    scale = 1.0 / math.sqrt(d_k) if scale is None else scale
+    q = np.broadcast_to(q, batch + (n_q, d_k))
+    k = np.broadcast_to(k, batch + (n_kv, d_k))
+    v = np.broadcast_to(v, batch + (n_kv, d_v))
+    allowed = np.ones(batch + (n_q, n_kv), bool) if mask is None else np.broadcast_to(mask, batch + (n_q, n_kv))
+    out = np.zeros(batch + (n_q, d_v))
+    weights = np.zeros(batch + (n_q, n_kv))
+    for idx in np.ndindex(*batch):
+        for i in range(n_q):
+            keys = [j for j in range(n_kv) if allowed[idx + (i, j)]]
+            if not keys:
+                continue
+            scores = {j: scale * sum(q[idx + (i, c)] * k[idx + (j, c)] for c in range(d_k)) for j in keys}
+            top = max(scores.values())
+            exps = {j: math.exp(s - top) for j, s in scores.items()}
+            total = sum(exps.values())
+            for j in keys:
+                weights[idx + (i, j)] = exps[j] / total
+                out[idx + (i,)] += weights[idx + (i, j)] * v[idx + (j,)]
+    return out, weights
