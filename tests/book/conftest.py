@@ -9,32 +9,8 @@ import pathlib
 import threading
 
 import pytest
-import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def toc_pages():
-    """Every document in _toc.yml, in reading order, as paths like 'notebooks/01_linear_projection'."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(str(node["file"]).rsplit(".", 1)[0] if str(node["file"]).endswith((".md", ".ipynb")) else node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return pages
+from bookpages import CHROMIUM, CHROMIUM_ARGS, HTML, ROOT
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import ROOT, toc_pages
+from bookpages import ROOT, toc_pages
 
 PAGES = toc_pages()
 SCREENS = ROOT / "test-artifacts" / "screens"
