@@ -8,7 +8,6 @@ SHA-256 of the image bytes, since each switch makes a new blob: URL anyway).
 
 Screenshots land in test-artifacts/screens/ for a human to look at.
 """
-import pathlib
 import urllib.parse
 
 import pytest

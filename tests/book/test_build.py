@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from bookpages import ROOT, toc_pages
+from bookpages import toc_pages
 
 PAGES = toc_pages()
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
