@@ -1,0 +1,22 @@
+"""Check functions for the exercises in the notebooks.
+
+Each ``check_*`` function takes the learner's answer (and the data of the
+exercise) and returns a :class:`Verdict`: true or false, shown in the notebook
+as one line of text, when the check is the last line of a cell:
+
+* ``"Correct: ..."`` when the answer is right;
+* ``"Not attempted yet: ..."`` when the stub still holds ``None``;
+* otherwise a specific explanation of what is wrong, e.g. a shape mismatch
+  and the likely cause.
+
+They never raise on a wrong answer, and they are deterministic. The expected
+answers come from the math helpers (``helpers.linear`` and friends), so the
+checks and the book cannot disagree. The functions are grouped by topic, not
+by chapter, so later chapters reuse them.
+"""
+
+from ._verdict import Verdict
+from .projections import *  # noqa: F401,F403  (chapter 1)
+from . import projections as _projections
+
+__all__ = ["Verdict"] + _projections.__all__
