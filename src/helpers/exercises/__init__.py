@@ -17,6 +17,9 @@ by chapter, so later chapters reuse them.
 
 from ._verdict import Verdict
 from .projections import *  # noqa: F401,F403  (chapter 1)
-from . import projections as _projections
+from .scores import *  # noqa: F401,F403  (chapter 2)
+from .qkv import *  # noqa: F401,F403  (chapter 3)
+from .attention import *  # noqa: F401,F403  (chapter 4)
+from . import attention as _attention, projections as _projections, qkv as _qkv, scores as _scores
 
-__all__ = ["Verdict"] + _projections.__all__
+__all__ = ["Verdict"] + _projections.__all__ + _scores.__all__ + _qkv.__all__ + _attention.__all__

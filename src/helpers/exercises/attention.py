@@ -1,0 +1,3 @@
+"""Exercise checks on scaled dot-product attention (chapter 4)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Exercise checks on queries, keys and values (chapter 3)."""
+
+__all__ = []

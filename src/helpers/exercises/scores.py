@@ -1,0 +1,3 @@
+"""Exercise checks on dot products, score matrices and softmax (chapter 2)."""
+
+__all__ = []
