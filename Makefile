@@ -68,11 +68,12 @@ notebooks: setup
 
 # ---- tests ------------------------------------------------------------------
 system-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@# Chromium for the browser test; a CJK font so the screenshots show the glossary's 中文.
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi cjk; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "The browser test needs Debian's Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  elif [ ! -x /usr/bin/chromium ]; then \
+	    echo "The browser test needs Debian's Chromium at /usr/bin/chromium: sudo apt-get install chromium fonts-noto-cjk"; exit 1; \
 	  fi; \
 	fi
 

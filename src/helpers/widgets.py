@@ -48,6 +48,11 @@ class PrecomputedWidget(widgets.VBox):
     ----------
     controls : dict
         Control name -> the ipywidgets control.
+    stack : ipywidgets.Stack
+        The outer stack (its children are inner stacks when there are several controls).
+    links : list
+        The browser-side links, one per stack, from a control's ``index`` to
+        that stack's ``selected_index``.
     frame_seconds : list of float
         Time taken to compute and draw each frame (the cost of one response
         if the widget recomputed live).
@@ -55,13 +60,14 @@ class PrecomputedWidget(widgets.VBox):
         Number of pre-rendered pictures.
     """
 
-    def __init__(self, controls, stack, caption, frame_seconds):
+    def __init__(self, controls, stack, links, caption, frame_seconds):
         children = list(controls.values()) + [stack]
         if caption:
             children.append(widgets.HTML(f"<p class='qkv-widget-caption'>{caption}</p>"))
         super().__init__(children=children)
         self.controls = controls
         self.stack = stack
+        self.links = links
         self.frame_seconds = frame_seconds
         self.n_frames = len(frame_seconds)
 
@@ -85,8 +91,11 @@ def _make_control(name, values, labels):
     return control
 
 
-def _nested_stack(frames, controls, shape, prefix=()):
-    """Build nested Stacks for the frames whose index tuple starts with ``prefix``."""
+def _nested_stack(frames, controls, shape, links, prefix=()):
+    """Build nested Stacks for the frames whose index tuple starts with ``prefix``.
+
+    Every stack at depth ``i`` follows control ``i``; the links are appended to ``links``.
+    """
     depth = len(prefix)
     names = list(controls)
     children = []
@@ -95,11 +104,11 @@ def _nested_stack(frames, controls, shape, prefix=()):
         if depth + 1 == len(shape):
             children.append(widgets.Image(value=frames[key], format="png"))
         else:
-            children.append(_nested_stack(frames, controls, shape, key))
+            children.append(_nested_stack(frames, controls, shape, links, key))
     first = controls[names[depth]].index
     stack = widgets.Stack(children=children, selected_index=first)
     # Browser-side link: works in Jupyter and in the static HTML page alike.
-    widgets.jsdlink((controls[names[depth]], "index"), (stack, "selected_index"))
+    links.append(widgets.jsdlink((controls[names[depth]], "index"), (stack, "selected_index")))
     return stack
 
 
@@ -165,5 +174,6 @@ def precomputed_widget(draw, controls, *, labels=None, initial=None,
         start = time.perf_counter()
         frames[key] = render_png(draw, figsize=figsize, dpi=dpi, **params)
         seconds.append(time.perf_counter() - start)
-    stack = _nested_stack(frames, made, shape)
-    return PrecomputedWidget(made, stack, caption, seconds)
+    links = []
+    stack = _nested_stack(frames, made, shape, links)
+    return PrecomputedWidget(made, stack, links, caption, seconds)
