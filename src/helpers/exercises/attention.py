@@ -1,3 +1,296 @@
-"""Exercise checks on scaled dot-product attention (chapter 4)."""
+"""Exercise checks on scaled dot-product attention: the formula, the scale, the memory, the softmax Jacobian (chapter 4)."""
 
-__all__ = []
+import numbers
+
+import numpy as np
+
+from ..attention import scaled_dot_product_attention, softmax
+from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+
+__all__ = ["check_attention", "check_dot_product_variance", "check_score_memory", "check_softmax_jacobian"]
+
+
+# ---------------------------------------------------------------- the formula
+
+def _scores(q, k):
+    """The raw scores q @ k^T, shape (T, S)."""
+    return q @ k.T
+
+
+def _weight_mistake(weights, q, k):
+    """Name the usual mistake that produces ``weights`` (right shape, wrong values), or None."""
+    d_k = q.shape[-1]
+    raw = _scores(q, k)
+    if close(weights, softmax(raw, axis=-1)):
+        return (f"weights equals softmax(q @ k.T) without the scale: divide the scores by sqrt(d_k) = "
+                f"{np.sqrt(d_k):.4g} before the softmax.")
+    if close(weights, softmax(raw / d_k, axis=-1)):
+        return (f"weights divides the scores by d_k = {d_k}, not by sqrt(d_k) = {np.sqrt(d_k):.4g}: "
+                "the standard deviation of q . k is sqrt(d_k), so that is what brings it back to 1.")
+    if close(weights, softmax(raw * np.sqrt(d_k), axis=-1)):
+        return "weights multiplies the scores by sqrt(d_k); divide by it instead."
+    scaled = raw / np.sqrt(d_k)
+    if close(weights, softmax(scaled, axis=0)):
+        return ("weights is a softmax over the wrong axis: its columns sum to 1, not its rows. "
+                "Each query (row) needs weights over the keys, so use axis=-1.")
+    if close(weights, scaled):
+        return "weights equals the scaled scores: apply softmax to them to turn each row into weights."
+    if close(weights, np.exp(scaled)) or close(weights, np.exp(raw)):
+        return "weights is exp(scores) without dividing by the row sums: softmax divides each row by its sum."
+    if close(weights, softmax(raw, axis=-1) / np.sqrt(d_k)):
+        return "weights is divided by sqrt(d_k) after the softmax: scale the scores before the softmax instead."
+    return None
+
+
+def check_attention(weights, out, q, k, v):
+    """Check the attention weights and the output of ``softmax(q k^T / sqrt(d_k)) v``.
+
+    Parameters
+    ----------
+    weights : array_like or None
+        The learner's attention weights, expected shape (T, S); each row sums to 1.
+    out : array_like or None
+        The learner's output, expected shape (T, d_v).
+    q : array_like, shape (T, d_k)
+    k : array_like, shape (S, d_k)
+    v : array_like, shape (S, d_v)
+
+    Returns
+    -------
+    Verdict
+        Truthy if both match :func:`helpers.scaled_dot_product_attention` ``(q, k, v)``;
+        otherwise the message names the first problem (shape, rows that do not sum
+        to 1, a missing or wrong scale, the wrong softmax axis, ...).
+
+    Used in Chapter 4.
+    """
+    if weights is None and out is None:
+        return report(False, NOT_ATTEMPTED)
+    q, k, v = (np.asarray(a, dtype=float) for a in (q, k, v))
+    expected_out, expected_w = scaled_dot_product_attention(q, k, v)
+    (T, S), d_v = expected_w.shape, v.shape[-1]
+    if weights is None:
+        return report(False, "weights is still None: compute the attention weights first, then out = weights @ v.")
+    weights, problem = as_answer_array(weights, "weights")
+    if problem:
+        return report(False, problem)
+    if weights.shape != expected_w.shape:
+        hint = ""
+        if weights.shape == (S, T):
+            hint = ": that is (S, T), transposed. Compute q @ k.T, one row per query and one column per key"
+        elif weights.shape == (T, T) or weights.shape == (S, S):
+            hint = ": that compares a sequence with itself. Scores compare every query (rows of q) with every key (rows of k)"
+        elif weights.shape == expected_out.shape:
+            hint = ": that is the shape of the output. The weights have one row per query and one column per key"
+        return report(False, f"weights has shape {weights.shape} but expected (T, S) = {expected_w.shape}{hint}.")
+    if not close(weights, expected_w):
+        mistake = _weight_mistake(weights, q, k)
+        if mistake:
+            return report(False, mistake)
+        sums = weights.sum(axis=-1)
+        if not np.allclose(sums, 1.0):
+            return report(False, f"the rows of weights sum to {np.round(sums, 4).tolist()}, not 1: "
+                                  "apply softmax along the key axis (axis=-1).")
+        return report(False, "the rows of weights sum to 1 but hold the wrong values: "
+                              "compute softmax(q @ k.T / sqrt(d_k)) along axis=-1.")
+    if out is None:
+        return report(False, "weights is right. Now compute out, the weighted average of the rows of v.")
+    out, problem = as_answer_array(out, "out")
+    if problem:
+        return report(False, problem)
+    if out.shape != expected_out.shape:
+        hint = ""
+        if out.shape == (d_v, T):
+            hint = ": one column per query; compute weights @ v (not v.T @ weights.T)"
+        elif out.shape == expected_w.shape:
+            hint = ": that is the shape of the weights. Multiply them by v to average the values"
+        return report(False, f"out has shape {out.shape} but expected (T, d_v) = {expected_out.shape}{hint}.")
+    if close(out, expected_out):
+        return report(True, f"Correct: weights has shape (T, S) = {expected_w.shape} with rows summing to 1, "
+                             f"and out = weights @ v has shape (T, d_v) = {expected_out.shape}.")
+    return report(False, f"weights is right but out is not: out should be weights @ v, "
+                          f"(T, S) @ (S, d_v) -> {expected_out.shape}.")
+
+
+# ---------------------------------------------------------------- the scale
+
+def _number_problem(x, name):
+    if x is None:
+        return NOT_ATTEMPTED
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return f"{name} should be a single number, but it is a {type(x).__name__}."
+    if not np.isfinite(x):
+        return f"{name} is {x}: give a finite number."
+    return None
+
+
+def check_dot_product_variance(variance, divisor, d_k):
+    """Check the variance of ``q . k`` and the number to divide the scores by.
+
+    The entries of q and k are independent, with mean 0 and variance 1. Then
+    ``q . k`` is a sum of d_k independent terms of variance 1, so its variance
+    is d_k, its standard deviation sqrt(d_k), and dividing by sqrt(d_k) brings
+    the variance back to 1.
+
+    Parameters
+    ----------
+    variance : float or None
+        The learner's variance of q . k.
+    divisor : float or None
+        The learner's number to divide the scores by.
+    d_k : int
+        The width of q and k.
+
+    Returns
+    -------
+    Verdict
+        Truthy when both numbers are right; displayed as its one-line message.
+
+    Used in Chapter 4.
+    """
+    if variance is None and divisor is None:
+        return report(False, NOT_ATTEMPTED)
+    problem = _number_problem(variance, "var_dot")
+    if problem == NOT_ATTEMPTED:
+        return report(False, "var_dot is still None: give the variance of q . k first.")
+    if problem:
+        return report(False, problem)
+    root = float(np.sqrt(d_k))
+    same = lambda a, b: bool(np.isclose(float(a), b, rtol=1e-6, atol=1e-9))
+    if not same(variance, d_k):
+        if same(variance, root):
+            return report(False, f"var_dot = {variance} is the standard deviation sqrt(d_k); the variance is its square.")
+        if same(variance, 1.0):
+            return report(False, "var_dot = 1 is the variance of one term q_i k_i, but q . k adds d_k independent "
+                                  "terms, and variances of independent terms add up.")
+        if same(variance, d_k * d_k):
+            return report(False, f"var_dot = {variance} is d_k squared: the variances of the d_k terms add up, "
+                                  "each term contributing 1, so the total is d_k.")
+        if same(variance, 0.0):
+            return report(False, "var_dot = 0 is the mean of q . k; the variance measures its spread around 0.")
+        return report(False, f"var_dot = {variance} is not right: q . k is a sum of d_k = {d_k} independent terms, "
+                              "each of variance 1.")
+    problem = _number_problem(divisor, "divide_by")
+    if problem == NOT_ATTEMPTED:
+        return report(False, "var_dot is right. Now give divide_by, the number to divide the scores by.")
+    if problem:
+        return report(False, problem)
+    if same(divisor, root):
+        return report(True, f"Correct: Var(q . k) = d_k = {d_k}, so the standard deviation is sqrt({d_k}) = {root:.4g}; "
+                             "dividing by it brings the variance back to 1.")
+    if same(divisor, d_k):
+        return report(False, f"dividing by d_k = {d_k} divides the variance by d_k squared, leaving 1/d_k = "
+                              f"{1 / d_k:.4g}: the scores become too flat. Divide by the standard deviation.")
+    if same(divisor, 1 / root):
+        return report(False, f"{divisor:.4g} = 1/sqrt(d_k) is the factor to multiply by; the number to divide by "
+                              "is its inverse.")
+    return report(False, f"divide_by = {divisor} is not right: dividing by c divides the variance by c squared, "
+                          "so choose c with c squared = Var(q . k).")
+
+
+# ---------------------------------------------------------------- the cost
+
+def check_score_memory(nbytes, B, H, T, bytes_per_number=4):
+    """Check the memory, in bytes, of a score matrix of shape (B, H, T, T).
+
+    Parameters
+    ----------
+    nbytes : int or None
+        The learner's answer, in bytes.
+    B, H, T : int
+        Batch size, number of heads, sequence length (self-attention: S = T).
+    bytes_per_number : int, default 4
+        4 for float32, 8 for float64, 2 for float16.
+
+    Returns
+    -------
+    Verdict
+        Truthy when the answer is right; otherwise the message names the likely
+        slip (forgot the bytes per number, the heads, the batch, or used T
+        instead of T squared).
+
+    Used in Chapter 4.
+    """
+    if nbytes is None:
+        return report(False, NOT_ATTEMPTED)
+    if isinstance(nbytes, bool) or not isinstance(nbytes, numbers.Real):
+        return report(False, f"score_bytes should be a single number, but it is a {type(nbytes).__name__}.")
+    if not np.isfinite(nbytes):
+        return report(False, f"score_bytes is {nbytes}: give a finite number.")
+    b = bytes_per_number
+    expected = B * H * T * T * b
+    same = lambda x: bool(np.isclose(float(nbytes), x, rtol=1e-9, atol=0.5))
+    if same(expected):
+        return report(True, f"Correct: B x H x T x T x {b} bytes = {B} x {H} x {T} x {T} x {b} = {expected:,} bytes "
+                             f"({expected / 2**20:,.0f} MiB).")
+    slips = [
+        (B * H * T * T, f"counts numbers, not bytes: each float32 number takes {b} bytes"),
+        (B * T * T * b, f"leaves out the heads: every one of the H = {H} heads has its own T x T score matrix"),
+        (H * T * T * b, f"leaves out the batch: every one of the B = {B} sequences has its own score matrices"),
+        (T * T * b, "is one T x T matrix: multiply by the B sequences and the H heads"),
+        (B * H * T * b, "uses T instead of T squared: every query has a score for every key, T x T per head"),
+        (2 * expected, "is twice the answer: either 8 bytes per number (float64, but these scores are float32, "
+                       "4 bytes) or two T x T matrices (scores and weights, but the question asks for the scores only)"
+         if b == 4 else "counts two T x T matrices (scores and weights); the question asks for the scores only"),
+        (B * H * T * T * 8, f"uses 8 bytes per number (float64); these numbers take {b} bytes each"),
+        (expected / 2**20, "is in MiB (2**20 bytes); give the answer in bytes"),
+        (expected / 10**6, "is in MB (10**6 bytes); give the answer in bytes"),
+        (expected / 2**30, "is in GiB (2**30 bytes); give the answer in bytes"),
+    ]
+    for value, why in slips:
+        if same(value):
+            return report(False, f"{nbytes:,} {why}.")
+    return report(False, f"{nbytes:,} is not right: the scores have B x H x T x T numbers of {b} bytes each.")
+
+
+# ---------------------------------------------------------------- the gradient
+
+def check_softmax_jacobian(jac, p):
+    """Check the Jacobian of softmax, ``J = diag(p) - p p^T``, for the weights ``p``.
+
+    Entry ``J[i, j]`` is the derivative of ``p[i]`` with respect to score ``j``.
+
+    Parameters
+    ----------
+    jac : array_like or None
+        The learner's answer, expected shape (S, S).
+    p : array_like, shape (S,)
+        Softmax weights (non-negative, summing to 1).
+
+    Returns
+    -------
+    Verdict
+        Truthy when the answer is right; displayed as its one-line message.
+
+    Used in Chapter 4.
+    """
+    if jac is None:
+        return report(False, NOT_ATTEMPTED)
+    p = np.asarray(p, dtype=float)
+    S = p.shape[-1]
+    expected = np.diag(p) - np.outer(p, p)
+    jac, problem = as_answer_array(jac, "J")
+    if problem:
+        return report(False, problem)
+    if jac.shape != expected.shape:
+        hint = ""
+        if jac.shape in ((S,), ()):
+            hint = ": J has one entry per pair (output i, score j), so it is an S x S matrix"
+        return report(False, f"J has shape {jac.shape} but expected (S, S) = {expected.shape}{hint}.")
+    if close(jac, expected):
+        return report(True, f"Correct: J = diag(p) - p p^T has shape {expected.shape}, and each row sums to 0.")
+    if close(jac, np.diag(p)):
+        return report(False, "J equals diag(p): subtract the outer product p p^T (np.outer(p, p)) as well.")
+    if close(jac, -np.outer(p, p)):
+        return report(False, "J equals -p p^T: add diag(p), the p[i] on the diagonal.")
+    if close(jac, -expected):
+        return report(False, "J has the wrong sign: it is diag(p) - p p^T, not p p^T - diag(p).")
+    if close(jac, np.diag(p) - p @ p):
+        return report(False, "J subtracts the single number p @ p from every entry: for a 1-D p, p.T does nothing, "
+                              "so use np.outer(p, p) for the matrix p p^T.")
+    if close(jac, np.diag(p) - np.outer(p, p) * (1 - np.eye(S))):
+        return report(False, "J is right off the diagonal, but each diagonal entry should be p[i] - p[i]**2.")
+    if not np.allclose(jac.sum(axis=-1), 0.0, atol=1e-8):
+        return report(False, f"the rows of J sum to {np.round(jac.sum(axis=-1), 4).tolist()}, but they must sum to 0: "
+                              "the weights always sum to 1, so no change of the scores can change their total.")
+    return report(False, "J has the right shape and rows summing to 0 but wrong values: J[i, j] = p[i] * (1[i == j] - p[j]).")
