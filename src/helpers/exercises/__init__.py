@@ -20,6 +20,10 @@ from .projections import *  # noqa: F401,F403  (chapter 1)
 from .scores import *  # noqa: F401,F403  (chapter 2)
 from .qkv import *  # noqa: F401,F403  (chapter 3)
 from .attention import *  # noqa: F401,F403  (chapter 4)
-from . import attention as _attention, projections as _projections, qkv as _qkv, scores as _scores
+from .masks import *  # noqa: F401,F403  (chapter 5)
+from .heads import *  # noqa: F401,F403  (chapter 6)
+from . import attention as _attention, heads as _heads, masks as _masks
+from . import projections as _projections, qkv as _qkv, scores as _scores
 
-__all__ = ["Verdict"] + _projections.__all__ + _scores.__all__ + _qkv.__all__ + _attention.__all__
+__all__ = (["Verdict"] + _projections.__all__ + _scores.__all__ + _qkv.__all__ + _attention.__all__
+           + _masks.__all__ + _heads.__all__)

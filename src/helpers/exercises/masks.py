@@ -1,0 +1,3 @@
+"""Exercise checks on masks and cross-attention (chapter 5)."""
+
+__all__ = []
