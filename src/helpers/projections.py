@@ -35,7 +35,8 @@ def linear(x, w, b=None):
     require_ndim(x, "x", 1, "(..., d_in)")
     require_matrix(w, "w", "(d_in, d_out)")
     if x.shape[-1] != w.shape[0]:
-        raise ValueError(f"w has shape {w.shape} but x has shape {x.shape}: x's last axis must be d_in={w.shape[0]}")
+        raise ValueError(f"w has shape {w.shape} but x has shape {x.shape}: w needs one row per input "
+                         f"dimension, d_in={x.shape[-1]} (a PyTorch weight is (out, in): pass weight.T)")
     # Stack all rows into one (N, d_in) matrix so the whole batch is ONE matrix
     # product (numpy would otherwise run one product per batch entry), then
     # restore the leading axes: (..., d_in) @ (d_in, d_out) -> (..., d_out).
