@@ -1,0 +1,236 @@
+"""Tests for the chapter 6 exercise checks: right answers pass, each kind of wrong answer gets its own message."""
+
+import numpy as np
+import pytest
+
+import helpers
+from helpers import exercises
+from helpers.exercises.heads import BUG_LABELS
+
+
+def run(capsys, check, *args, **kwargs):
+    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
+    result = check(*args, **kwargs)
+    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
+    assert isinstance(result, exercises.Verdict)
+    lines = repr(result).splitlines()
+    assert len(lines) == 1, f"expected a one-line message, got {lines}"
+    return bool(result), lines[0]
+
+
+def test_checks_are_exported():
+    for name in ("check_spot_the_bug", "check_split_heads", "check_mha_param_count"):
+        assert name in exercises.__all__
+        assert callable(getattr(exercises, name))
+    assert "missing transpose" in BUG_LABELS and "BUG_LABELS" not in exercises.__all__
+
+
+# ---------------------------------------------------------------- the suspects of the notebook
+
+def split_a(x, num_heads):
+    """Reshape without the transpose (the blog's bug)."""
+    b, t, width = x.shape
+    return x.reshape(b, t, num_heads, width // num_heads)
+
+
+def merge_b(heads):
+    """Concatenate through (B, T, d, H): the numbers of the heads get interleaved."""
+    b, h, t, d = heads.shape
+    return heads.transpose(0, 2, 3, 1).reshape(b, t, h * d)
+
+
+def attend_c(q, k, v):
+    """Scale by 1/d_k instead of 1/sqrt(d_k)."""
+    weights = helpers.softmax(q @ np.swapaxes(k, -1, -2) / q.shape[-1], axis=-1)
+    return weights @ v, weights
+
+
+def merge_reshape_only(heads):
+    b, h, t, d = heads.shape
+    return heads.reshape(b, t, h * d)
+
+
+def split_interleaved(x, num_heads):
+    b, t, width = x.shape
+    return np.moveaxis(x.reshape(b, t, width // num_heads, num_heads), -1, -3)
+
+
+def attend_column_softmax(q, k, v):
+    weights = helpers.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), axis=-2)
+    return weights @ v, weights
+
+
+def attend_no_scale(q, k, v):
+    weights = helpers.softmax(q @ np.swapaxes(k, -1, -2), axis=-1)
+    return weights @ v, weights
+
+
+def broken(*args):
+    raise RuntimeError("boom")
+
+
+RIGHT = {"impl_a": "missing transpose", "impl_b": "wrong concatenation order", "impl_c": "wrong scale"}
+SUSPECTS = (split_a, merge_b, attend_c)
+
+
+# ---------------------------------------------------------------- check_spot_the_bug
+
+def test_spot_the_bug_correct(capsys):
+    ok, line = run(capsys, exercises.check_spot_the_bug, RIGHT, *SUSPECTS)
+    assert ok is True
+    assert line.startswith("Correct:")
+    assert "impl_a: missing transpose" in line and "impl_c: wrong scale" in line
+
+
+def test_spot_the_bug_labels_are_forgiving_about_case_and_spaces(capsys):
+    answer = {name: f"  {label.upper()} " for name, label in RIGHT.items()}
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer, *SUSPECTS)
+    assert ok is True and line.startswith("Correct:")
+
+
+def test_spot_the_bug_helpers_have_no_bug(capsys):
+    answer = {"impl_a": "no bug", "impl_b": "no bug", "impl_c": "no bug"}
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer,
+                   helpers.split_heads, helpers.merge_heads, helpers.scaled_dot_product_attention)
+    assert ok is True and line.startswith("Correct:")
+
+
+def test_spot_the_bug_diagnoses_other_bugs(capsys):
+    answer = {"impl_a": "wrong concatenation order", "impl_b": "missing transpose", "impl_c": "wrong softmax axis"}
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer,
+                   split_interleaved, merge_reshape_only, attend_column_softmax)
+    assert ok is True and line.startswith("Correct:")
+
+
+@pytest.mark.parametrize("answer", [None, {"impl_a": None, "impl_b": None, "impl_c": None}])
+def test_spot_the_bug_not_attempted(capsys, answer):
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer, *SUSPECTS)
+    assert ok is False and line.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("change, expected_text", [
+    ({"impl_a": "no bug"}, "impl_a is not bug-free: on x of shape (2, 5, 12) with num_heads=3 impl_a returns shape "
+                           "(2, 5, 3, 4), but helpers.split_heads returns (2, 3, 5, 4)"),
+    ({"impl_a": "wrong scale"}, "impl_a is not 'wrong scale'"),
+    ({"impl_b": "missing transpose"}, "impl_b is not 'missing transpose': on heads of shape (2, 3, 5, 4) impl_b "
+                                      "returns the right shape (2, 5, 12) but the right numbers in the wrong places"),
+    ({"impl_c": "no bug"}, "impl_c is not bug-free"),
+    ({"impl_c": "wrong softmax axis"}, "flatter (largest weight"),
+])
+def test_spot_the_bug_wrong_label(capsys, change, expected_text):
+    ok, line = run(capsys, exercises.check_spot_the_bug, {**RIGHT, **change}, *SUSPECTS)
+    assert ok is False
+    assert expected_text in line
+    # The evidence never gives the right label away.
+    wrong_name = next(iter(change))
+    assert RIGHT[wrong_name] not in line
+
+
+def test_spot_the_bug_no_scale_counts_as_unknown(capsys):
+    ok, line = run(capsys, exercises.check_spot_the_bug, RIGHT, split_a, merge_b, attend_no_scale)
+    assert ok is False
+    assert "does not match helpers.scaled_dot_product_attention or a known bug" in line
+
+
+def test_spot_the_bug_crashing_suspect(capsys):
+    ok, line = run(capsys, exercises.check_spot_the_bug, RIGHT, broken, merge_b, attend_c)
+    assert ok is False
+    assert "impl_a raised RuntimeError: boom" in line
+
+
+@pytest.mark.parametrize("answer, expected_text", [
+    (["missing transpose"], "should be a dict"),
+    ({**RIGHT, "impl_d": "no bug"}, "'impl_d'"),
+    ({"impl_a": "missing transpose"}, "no diagnosis for impl_b and impl_c"),
+    ({**RIGHT, "impl_b": "typo"}, "answer['impl_b'] = 'typo' is not one of the labels"),
+    ({**RIGHT, "impl_c": 3}, "answer['impl_c'] = 3 is not one of the labels"),
+])
+def test_spot_the_bug_malformed_answer(capsys, answer, expected_text):
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer, *SUSPECTS)
+    assert ok is False
+    assert expected_text in line
+
+
+# ---------------------------------------------------------------- check_split_heads
+
+X = np.arange(2 * 5 * 12.0).reshape(2, 5, 12)  # B=2, T=5, D=12; H=3, d=4: no two sizes equal
+H = 3
+
+
+def test_split_heads_correct(capsys):
+    answer = np.swapaxes(X.reshape(2, 5, 3, 4), 1, 2)
+    ok, line = run(capsys, exercises.check_split_heads, answer, X, H)
+    assert ok is True
+    assert line.startswith("Correct:") and "(2, 3, 5, 4)" in line
+
+
+def test_split_heads_accepts_lists(capsys):
+    ok, line = run(capsys, exercises.check_split_heads, helpers.split_heads(X, H).tolist(), X, H)
+    assert ok is True
+
+
+def test_split_heads_not_attempted(capsys):
+    ok, line = run(capsys, exercises.check_split_heads, None, X, H)
+    assert ok is False and line.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("answer, expected_text", [
+    (X.reshape(2, 5, 3, 4), "(2, 5, 3, 4) = (B, T, H, d): that is the reshape alone"),
+    (X.reshape(2, 3, 5, 4), "you reshaped straight to (B, H, T, d)"),
+    (np.moveaxis(X.reshape(2, 5, 4, 3), -1, -3), "you split the last axis as (d, H) instead of (H, d)"),
+    (np.swapaxes(helpers.split_heads(X, H), -1, -2), "(B, H, d, T): each head is transposed"),
+    (helpers.split_heads(X, 4), "you made 4 heads of width 3"),
+    (X, "has shape (2, 5, 12) but expected (B, H, T, d) = (2, 3, 5, 4)"),
+    (helpers.split_heads(X, H) + 1.0, "right shape (2, 3, 5, 4) but wrong values"),
+    (np.full((2, 3, 5, 4), np.nan), "NaN"),
+])
+def test_split_heads_wrong(capsys, answer, expected_text):
+    ok, line = run(capsys, exercises.check_split_heads, answer, X, H)
+    assert ok is False
+    assert expected_text in line
+
+
+# ---------------------------------------------------------------- check_mha_param_count
+
+D, HEADS = 512, 8  # d = 64
+
+
+def test_mha_param_count_correct(capsys):
+    ok, line = run(capsys, exercises.check_mha_param_count, 4 * D * D + 4 * D, D, HEADS, bias=True)
+    assert ok is True
+    assert line.startswith("Correct:") and "1,050,624" in line and "8 heads of width 64" in line
+
+
+def test_mha_param_count_without_bias(capsys):
+    ok, line = run(capsys, exercises.check_mha_param_count, 4 * D * D, D, HEADS, bias=False)
+    assert ok is True and "1,048,576" in line
+
+
+def test_mha_param_count_accepts_numpy_int(capsys):
+    ok, _ = run(capsys, exercises.check_mha_param_count, np.int64(4 * D * D + 4 * D), D, HEADS)
+    assert ok is True
+
+
+def test_mha_param_count_not_attempted(capsys):
+    ok, line = run(capsys, exercises.check_mha_param_count, None, D, HEADS)
+    assert ok is False and line.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("count, bias, expected_text", [
+    (3 * HEADS * D * D + D * D + 4 * D, True, "gives every head full 512 x 512 matrices"),
+    (3 * HEADS * D * D + D * D + 3 * HEADS * D + D, True, "gives every head full 512 x 512 matrices"),
+    (3 * D * D + 3 * D, True, "leaves out the output projection W_o"),
+    (3 * D * D, False, "leaves out the output projection W_o"),
+    (4 * D * D, True, "counts the weights only"),
+    (4 * D * D + 4 * D, False, "includes biases, but these projections have none"),
+    (3 * HEADS * 64 * 64 + D * D + 4 * D, True, "gives each head 64 x 64 matrices"),
+    (D * D + D, True, "is one projection"),
+    (12345, True, "is not right"),
+    (1.5, True, "not a whole number"),
+    ("many", True, "should be a single number"),
+    (True, True, "should be a single number"),
+])
+def test_mha_param_count_wrong(capsys, count, bias, expected_text):
+    ok, line = run(capsys, exercises.check_mha_param_count, count, D, HEADS, bias=bias)
+    assert ok is False
+    assert expected_text in line
