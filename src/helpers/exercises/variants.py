@@ -1,3 +1,294 @@
-"""Exercise checks on grouped-query attention, RoPE and the KV cache (chapter 8)."""
+"""Exercise checks on grouped-query attention, RoPE and the KV cache (chapter 8).
 
-__all__ = []
+The expected answers come from the math helpers (:func:`helpers.repeat_kv`
+and :func:`helpers.apply_rope`) or from the memory formula of the chapter, so
+a check and the book cannot disagree. Each check recognises the usual slips
+(tiling instead of repeating the kv heads, a forgotten factor 2 in the cache,
+adjacent RoPE pairs instead of rotate-half, ...) and names them.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..heads import repeat_kv
+from ..rope import apply_rope
+from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+
+__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"]
+
+
+def _groups(num_heads, num_kv_heads):
+    h, h_kv = int(num_heads), int(num_kv_heads)
+    if h < 1 or h_kv < 1 or h % h_kv != 0:
+        raise ValueError(f"num_kv_heads={num_kv_heads} must divide num_heads={num_heads}")
+    return h, h_kv, h // h_kv
+
+
+# ---------------------------------------------------------------- which kv head does a query head use
+
+def check_kv_head_map(answer, num_heads, num_kv_heads):
+    """Check the list "query head h uses kv head answer[h]" of grouped-query attention.
+
+    Parameters
+    ----------
+    answer : sequence of int or None
+        The learner's answer, one kv-head index per query head (length H).
+    num_heads : int
+        H, the number of query heads.
+    num_kv_heads : int
+        H_kv, the number of key/value heads (divides H).
+
+    Returns
+    -------
+    Verdict
+        Truthy when ``answer[h] == h // (H // H_kv)`` for every h, the order of
+        :func:`helpers.repeat_kv`; otherwise names the mistake (tiling, i.e.
+        ``h % H_kv``; dividing by H_kv instead of the group size; a wrong length).
+
+    Used in Chapter 8.
+    """
+    if answer is None:
+        return report(False, NOT_ATTEMPTED)
+    h, h_kv, n_rep = _groups(num_heads, num_kv_heads)
+    # The order repeat_kv produces: repeat each kv head's index n_rep times.
+    expected = repeat_kv(np.arange(h_kv).reshape(h_kv, 1, 1), n_rep)[:, 0, 0]  # (H,)
+    a, problem = as_answer_array(answer, "answer")
+    if problem:
+        return report(False, problem)
+    if a.ndim != 1:
+        return report(False, f"answer has shape {a.shape}: give a flat list of {h} numbers, one per query head.")
+    if len(a) != h:
+        hint = " (that is one per kv head; list one per query head)" if len(a) == h_kv else ""
+        return report(False, f"answer has {len(a)} entries but there are H = {h} query heads{hint}.")
+    heads = np.arange(h)
+    if not np.array_equal(heads // h_kv, expected) and (
+            np.array_equal(a, heads // h_kv) or np.array_equal(a, np.minimum(heads // h_kv, h_kv - 1))):
+        return report(False, f"{a.astype(int).tolist()} divides h by H_kv = {h_kv}. Divide by the group size "
+                              f"H // H_kv = {n_rep}, the number of query heads per kv head.")
+    if np.any(a != np.round(a)) or a.min() < 0 or a.max() > h_kv - 1:
+        return report(False, f"every entry must be a kv-head index 0 .. {h_kv - 1}, but the answer holds "
+                              f"{sorted(set(int(v) if v == round(v) else v for v in a.tolist()))}.")
+    if np.array_equal(a, expected):
+        return report(True, f"Correct: {expected.tolist()}. Query head h uses kv head h // (H // H_kv) = h // {n_rep}: "
+                             f"each kv head serves a block of {n_rep} neighbouring query heads.")
+    if np.array_equal(a, heads % h_kv):
+        return report(False, f"{a.astype(int).tolist()} cycles through the kv heads (h % H_kv, like np.tile). "
+                              f"Llama's repeat_kv repeats each kv head {n_rep} times in a row instead, so neighbouring "
+                              "query heads share a kv head.")
+    wrong = int(np.flatnonzero(a != expected)[0])
+    return report(False, f"query head {wrong} should use kv head {expected[wrong]}, not {int(a[wrong])}: "
+                          f"the heads come in {h_kv} groups of {n_rep} neighbours.")
+
+
+# ---------------------------------------------------------------- KV-cache memory
+
+def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_per_number=2, num_heads=None):
+    """Check the memory of a KV cache: ``2 * layers * H_kv * d * T * bytes_per_number`` bytes.
+
+    Parameters
+    ----------
+    nbytes : int or None
+        The learner's answer, in bytes.
+    num_layers : int
+        Number of layers (each has its own cache).
+    num_kv_heads : int
+        H_kv.
+    head_dim : int
+        d.
+    T : int
+        Number of cached tokens.
+    bytes_per_number : int, default 2
+        2 for float16 or bfloat16, 4 for float32.
+    num_heads : int, optional
+        H, the number of query heads; lets the check recognise H used in place of H_kv.
+
+    Returns
+    -------
+    Verdict
+        Truthy when right; otherwise names the slip (no factor 2 for K and V,
+        no layers, H instead of H_kv, numbers instead of bytes, a unit).
+
+    Used in Chapter 8.
+    """
+    if nbytes is None:
+        return report(False, NOT_ATTEMPTED)
+    if isinstance(nbytes, bool) or not isinstance(nbytes, numbers.Real):
+        return report(False, f"kv_bytes should be a single number, but it is a {type(nbytes).__name__}.")
+    if not np.isfinite(nbytes):
+        return report(False, f"kv_bytes is {nbytes}: give a finite number.")
+    L, h_kv, d, t, b = int(num_layers), int(num_kv_heads), int(head_dim), int(T), bytes_per_number
+    expected = 2 * L * h_kv * d * t * b
+    same = lambda x: bool(np.isclose(float(nbytes), x, rtol=1e-9, atol=0.5))
+    if same(expected):
+        return report(True, f"Correct: 2 x {L} x {h_kv} x {d} x {t} x {b} = {expected:,} bytes "
+                             f"({expected / 2**30:.3g} GiB): keys and values, every layer, every kv head.")
+    half = ("is half the answer: either the factor 2 is missing (the cache holds a key AND a value for every "
+            "token) or it counts numbers, not bytes (2 bytes per number)" if b == 2 else
+            "leaves out the factor 2: the cache holds a key AND a value for every token")
+    slips = [(expected / 2, half),
+             (expected / L, f"is one layer's cache: every one of the {L} layers keeps its own keys and values"),
+             (expected / (2 * L), f"is the keys of one layer: multiply by 2 (keys and values) and by the {L} layers"),
+             (expected / b, f"counts numbers, not bytes: multiply by {b} bytes per number"),
+             (expected / (2 * b), f"counts the numbers of the keys only: multiply by 2 (values too) and by {b} bytes"),
+             (expected * 8, "is in bits: give bytes (1 byte = 8 bits)"),
+             (expected / 2**20, "is in MiB; give the answer in bytes"),
+             (expected / 2**30, "is in GiB; give the answer in bytes"),
+             (expected / 10**6, "is in MB; give the answer in bytes"),
+             (expected / 10**9, "is in GB; give the answer in bytes")]
+    if num_heads is not None and int(num_heads) != h_kv:
+        h = int(num_heads)
+        slips.insert(0, (expected * h // h_kv, f"uses the {h} query heads: only the H_kv = {h_kv} key/value heads "
+                                               f"are cached (grouped-query attention), not H = {h}"))
+    if b != 4:
+        slips.append((expected * 4 // b, f"uses 4 bytes per number (float32); these numbers take {b} bytes each"))
+    if b != 2:
+        slips.append((expected * 2 // b, f"uses 2 bytes per number (float16); these numbers take {b} bytes each"))
+    for value, why in slips:
+        if same(value):
+            return report(False, f"{nbytes:,} {why}.")
+    return report(False, f"{nbytes:,} is not right: the cache holds 2 (K and V) x layers x H_kv x d numbers per token, "
+                          f"for T = {t} tokens, at {b} bytes each.")
+
+
+# ---------------------------------------------------------------- RoPE by hand
+
+def _rope_interleaved(x, position, base):
+    """RoPE with adjacent pairs (2i, 2i+1), llama.cpp's layout: the classic wrong convention here."""
+    d = x.shape[-1]
+    theta = position * base ** (-np.arange(0, d, 2) / d)
+    out = x.copy()
+    out[0::2] = x[0::2] * np.cos(theta) - x[1::2] * np.sin(theta)
+    out[1::2] = x[1::2] * np.cos(theta) + x[0::2] * np.sin(theta)
+    return out
+
+
+def _rope_freq(x, position, base, exponent):
+    """Rotate-half RoPE with the angle position * base ** (-exponent(i) / d)."""
+    d = x.shape[-1]
+    half = d // 2
+    theta = position * base ** (-exponent(np.arange(half)) / d)
+    cos, sin = np.cos(np.concatenate([theta, theta])), np.sin(np.concatenate([theta, theta]))
+    return x * cos + np.concatenate([-x[half:], x[:half]]) * sin
+
+
+def check_rope_vector(rotated, x, position, base=10000.0):
+    """Check RoPE applied by hand to one vector ``x`` of width d at ``position``.
+
+    Parameters
+    ----------
+    rotated : array_like or None
+        The learner's answer, shape (d,).
+    x : array_like, shape (d,)
+        A query or key of one head (d even).
+    position : int
+        The token's position m.
+    base : float, default 10000.0
+        RoPE's base (``rope_theta``).
+
+    Returns
+    -------
+    Verdict
+        Truthy if ``rotated`` equals :func:`helpers.apply_rope` ``(x[None], [m], base)[0]``;
+        otherwise names the mistake (adjacent pairs, the opposite direction,
+        angles i/d instead of 2i/d, a position off by one, x unchanged).
+
+    Used in Chapter 8.
+    """
+    if rotated is None:
+        return report(False, NOT_ATTEMPTED)
+    x = np.asarray(x, dtype=float)
+    m = int(position)
+    expected = apply_rope(x[None], [m], base)[0]
+    a, problem = as_answer_array(rotated, "rotated")
+    if problem:
+        return report(False, problem)
+    if a.shape != expected.shape:
+        return report(False, f"rotated has shape {a.shape} but expected {expected.shape}, the shape of x: RoPE "
+                              "rotates the numbers of x, it does not add or remove any.")
+    if close(a, expected):
+        return report(True, f"Correct: pair i (elements i and i + {x.size // 2}) is turned by the angle "
+                             f"{m} x {base:g}^(-2i/{x.size}); the length stays {np.linalg.norm(x):.4f}.")
+    if close(a, x):
+        return report(False, f"rotated equals x: nothing was rotated. At position {m} pair i turns by "
+                              f"{m} x base^(-2i/d).")
+    if close(a, _rope_interleaved(x, m, base)):
+        return report(False, "you rotated adjacent pairs (0, 1), (2, 3), ... That is llama.cpp's layout; Llama and "
+                              f"helpers.apply_rope pair element i with element i + d/2 = i + {x.size // 2} (rotate half).")
+    if close(a, apply_rope(x[None], [-m], base)[0]):
+        return report(False, "you rotated the other way (the sign of the sine terms is flipped): the first half "
+                              "gets x1 cos - x2 sin, the second half x2 cos + x1 sin.")
+    if close(a, _rope_freq(x, m, base, lambda i: i)):
+        return report(False, "your angles use base^(-i/d); RoPE uses base^(-2i/d) for pair i (the exponents "
+                              "are the even numbers 0, 2, 4, ... divided by d).")
+    for other in (m - 1, m + 1):
+        if close(a, apply_rope(x[None], [other], base)[0]):
+            return report(False, f"that is x rotated for position {other}, not {m}.")
+    if close(a, apply_rope(x[None], [m], 10000.0 if base != 10000.0 else 100000.0)[0]):
+        return report(False, f"the angles use the wrong base: this exercise uses base = {base:g}.")
+    if not np.isclose(np.linalg.norm(a), np.linalg.norm(x)):
+        return report(False, f"rotated has length {np.linalg.norm(a):.4f} but x has {np.linalg.norm(x):.4f}: a "
+                              "rotation keeps the length. Each pair needs both cos and sin terms.")
+    return report(False, "rotated has the right length but other numbers: new x_i = x_i cos - x_(i+d/2) sin and "
+                          "new x_(i+d/2) = x_(i+d/2) cos + x_i sin, with the angle m x base^(-2i/d).")
+
+
+# ---------------------------------------------------------------- GQA weights expanded to MHA
+
+def check_expand_kv_weight(w_expanded, w_kv, num_heads, num_kv_heads):
+    """Check k_proj or v_proj of GQA expanded to ordinary multi-head attention.
+
+    Each kv head's block of d columns must appear H // H_kv times in a row, so
+    that ``multi_head_attention(..., num_kv_heads=H)`` with the expanded weight
+    equals grouped-query attention with the original one.
+
+    Parameters
+    ----------
+    w_expanded : array_like or None
+        The learner's answer, shape (D, H*d).
+    w_kv : array_like, shape (D, H_kv*d)
+        The weight of k_proj (or v_proj), course layout.
+    num_heads, num_kv_heads : int
+        H and H_kv.
+
+    Returns
+    -------
+    Verdict
+        Truthy when right; otherwise names the mistake (np.tile of the whole
+        matrix, np.repeat of single columns, the PyTorch layout, a wrong shape).
+
+    Used in Chapter 8.
+    """
+    if w_expanded is None:
+        return report(False, NOT_ATTEMPTED)
+    w_kv = np.asarray(w_kv, dtype=float)
+    h, h_kv, n_rep = _groups(num_heads, num_kv_heads)
+    d_model, width = w_kv.shape
+    d = width // h_kv
+    # Split into heads (H_kv, D, d), repeat each head n_rep times as repeat_kv does, glue back to (D, H*d).
+    per_head = np.moveaxis(w_kv.reshape(d_model, h_kv, d), 1, 0)
+    expected = np.moveaxis(repeat_kv(per_head, n_rep), 0, 1).reshape(d_model, h * d)
+    a, problem = as_answer_array(w_expanded, "w_expanded")
+    if problem:
+        return report(False, problem)
+    if close(a, expected):
+        return report(True, f"Correct: shape (D, H*d) = {expected.shape}; each kv head's {d} columns appear "
+                             f"{n_rep} times in a row, so query heads {', '.join(f'{g * n_rep}-{g * n_rep + n_rep - 1}' for g in range(h_kv))} "
+                             "see the same keys as before.")
+    if a.shape == expected.T.shape and close(a, expected.T):
+        return report(False, f"w_expanded has shape {a.shape}, the PyTorch layout (out, in): the course keeps "
+                              f"(D, H*d) = {expected.shape}.")
+    if a.shape != expected.shape:
+        return report(False, f"w_expanded has shape {a.shape} but expected (D, H*d) = {expected.shape}: "
+                              f"{h} query heads of width d = {d}.")
+    if close(a, np.tile(w_kv, (1, n_rep))):
+        order = (np.arange(h) % h_kv).tolist()
+        return report(False, f"that is np.tile: the column blocks come out as kv heads {order}, so query head 1 "
+                              f"gets kv head 1. Repeat each head's block {n_rep} times in a row instead "
+                              f"(query heads 0 to {n_rep - 1} all use kv head 0).")
+    if close(a, np.repeat(w_kv, n_rep, axis=1)):
+        return report(False, "np.repeat on the columns repeats single columns (c0, c0, c0, c1, ...), which "
+                              f"scrambles each head's {d} numbers. Repeat whole blocks of d = {d} columns: reshape "
+                              f"to (D, H_kv, d) first, repeat along the head axis, then reshape back.")
+    return report(False, f"w_expanded has the right shape {expected.shape} but other numbers: query head h's "
+                          f"block of {d} columns should be kv head h // {n_rep}'s block of w_kv.")
