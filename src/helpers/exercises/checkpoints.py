@@ -47,19 +47,26 @@ def check_checkpoint_query(q, x, weight, bias):
                              f"and q should have shape {expected.shape}.")
     if q.shape != expected.shape:
         return report(False, f"q has shape {q.shape} but expected (H*d,) = {expected.shape}: one number per output of query.")
-    if np.allclose(q, expected, rtol=1e-5, atol=1e-5):
+    def same(make):
+        try:
+            candidate = make()
+        except ValueError:  # e.g. x @ weight with a non-square weight
+            return False
+        return candidate.shape == q.shape and np.allclose(q, candidate, rtol=1e-5, atol=1e-5)
+
+    n_out, n_in = weight.shape
+    if same(lambda: expected):
         return report(True, f"Correct: q = x @ weight.T + bias, shape {expected.shape}: "
                             "the checkpoint's (out, in) weight transposed to the course's (in, out).")
-    if np.allclose(q, x @ weight + bias, rtol=1e-5, atol=1e-5):
+    if same(lambda: x @ weight + bias):
         return report(False, "q equals x @ weight + bias: you forgot the transpose. The checkpoint stores (out, in), "
                              "so the course's W_q is weight.T (the weight is square, so no error warned you).")
-    n_out, n_in = weight.shape
-    if np.allclose(q, x @ weight.reshape(n_in, n_out) + bias, rtol=1e-5, atol=1e-5):
+    if same(lambda: x @ weight.reshape(n_in, n_out) + bias):
         return report(False, "q uses weight.reshape(in, out): reshape keeps the numbers in memory order, "
                              "so they land in the wrong places. Transpose with weight.T instead.")
-    if np.allclose(q, x @ weight.T, rtol=1e-5, atol=1e-5):
+    if same(lambda: x @ weight.T):
         return report(False, "q equals x @ weight.T without the bias: BERT's query has a bias, add it.")
-    if np.allclose(q, x @ weight, rtol=1e-5, atol=1e-5):
+    if same(lambda: x @ weight):
         return report(False, "q equals x @ weight: both the transpose and the bias are missing.")
     return report(False, f"q has the right shape {expected.shape} but wrong values (off by up to "
                          f"{np.abs(q - expected).max():.3g}); compute x @ weight.T + bias.")
