@@ -1,9 +1,9 @@
 """Tests of helpers.bert, the BERT encoder layer of chapter 7.
 
-Layer 0 is compared with the reference fixture (transformers on PyTorch,
-tests/reference/minilm_layer0.npz); the fixture has no later layers, so the
-whole layer is checked piece by piece against the course's helpers and on
-invariants. The MiniLM package must be installed for the model tests.
+Layer 0 is compared step by step with the reference fixture (transformers on
+PyTorch, tests/reference/minilm_layer0.npz), and the whole six-layer encoder
+with every layer's attention weights and the last hidden state. The layer is
+also checked piece by piece against the course's helpers and on invariants. The MiniLM package must be installed for the model tests.
 """
 
 import math
@@ -159,9 +159,22 @@ def test_minilm_encoder_first_layer_uses_that_attention(minilm, minilm_ref):
         assert np.all(a[~np.broadcast_to(mask, a.shape)] == 0)
 
 
+def test_minilm_whole_encoder_reproduces_transformers(minilm, minilm_ref):
+    config, w = minilm
+    x = ckpt.bert_embeddings(w, minilm_ref["input_ids"], minilm_ref["token_type_ids"])
+    am = minilm_ref["attention_mask"]
+    hidden, attentions = bert.bert_encoder(config, w, x, mask=bert.attention_mask_to_mask(am))
+    assert len(attentions) == len(minilm_ref["all_attn_probs"]) == 6
+    for layer, (ours, ref) in enumerate(zip(attentions, minilm_ref["all_attn_probs"])):
+        # about 1e-5 was seen in the deepest layers: float32 rounding grows layer by layer
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=5e-5, err_msg=f"layer {layer}")
+    real = am.astype(bool)  # padded positions' hidden states are never used, so compare real tokens
+    np.testing.assert_allclose(hidden[-1][real], minilm_ref["last_hidden_state"][real], rtol=0, atol=5e-5)
+
+
 def test_minilm_sentence_vectors_rank_similar_sentences_first(minilm):
-    # No fixture covers layers 1-5, so check what the model was trained for: mean-pooled
-    # last-layer vectors of sentences with similar meaning are closer than unrelated ones.
+    # What the model was trained for: mean-pooled last-layer vectors of sentences
+    # with similar meaning are closer than unrelated ones.
     config, w = minilm
     texts = ["The cat sat on the mat.", "A kitten was sitting on the rug.", "Stock markets fell sharply today."]
     enc = ckpt.minilm_encode(texts)

@@ -12,7 +12,9 @@ Run it in the separate reference venv (see README.md beside this file):
 Outputs (float32 activations, int64 ids):
 
 * ``minilm_layer0.npz``: all-MiniLM-L6-v2 (BertModel) on three sentences, one
-  padded, and the ids of a few tokenizer check texts;
+  padded: layer 0's activations step by step, every layer's attention
+  probabilities and the last hidden state, and the ids of a few tokenizer
+  check texts;
 * ``smollm2_layer0.npz``: SmolLM2-135M-Instruct, loaded by transformers from
   the same GGUF file the course reads, on one chat prompt, plus the last
   position's logits and 10 greedily generated tokens (for the capstone), and
@@ -108,6 +110,9 @@ def make_minilm():
         "layer0_context": f32(captured["context"]),  # (B, T, H*d): merged heads, before attention.output.dense
         "layer0_attn_dense": f32(captured["dense"]),  # (B, T, D): after attention.output.dense (W_o, b_o)
         "layer0_attention_output": f32(captured["attention_output"]),  # (B, T, D): LayerNorm(dense + embeddings)
+        # Every layer, so the whole numpy encoder (helpers.bert) is pinned, not only layer 0.
+        "all_attn_probs": np.stack([f32(a) for a in out.attentions]),  # (L, B, H, T, T)
+        "last_hidden_state": f32(out.last_hidden_state),  # (B, T, D): the output of the last layer
         "versions": versions(),
         **tokenizer_checks(tokenizer),
     }
