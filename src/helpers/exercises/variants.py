@@ -272,9 +272,10 @@ def check_expand_kv_weight(w_expanded, w_kv, num_heads, num_kv_heads):
     if problem:
         return report(False, problem)
     if close(a, expected):
-        return report(True, f"Correct: shape (D, H*d) = {expected.shape}; each kv head's {d} columns appear "
-                             f"{n_rep} times in a row, so query heads {', '.join(f'{g * n_rep}-{g * n_rep + n_rep - 1}' for g in range(h_kv))} "
-                             "see the same keys as before.")
+        groups = ", ".join(f"{g * n_rep}-{g * n_rep + n_rep - 1}" for g in range(h_kv))
+        return report(True, f"Correct: shape (D, H*d) = {expected.shape}; each kv head's block of {d} columns "
+                             f"appears {n_rep} times in a row, so query heads {groups} each share one block, "
+                             "as repeat_kv does.")
     if a.shape == expected.T.shape and close(a, expected.T):
         return report(False, f"w_expanded has shape {a.shape}, the PyTorch layout (out, in): the course keeps "
                               f"(D, H*d) = {expected.shape}.")

@@ -1,0 +1,201 @@
+"""Tests for the chapter 8 exercise checks: right answers pass, each kind of wrong answer gets its own message."""
+
+import numpy as np
+import pytest
+
+import helpers
+from helpers import exercises
+from helpers.exercises.variants import _rope_freq, _rope_interleaved
+
+
+def run(capsys, check, *args, **kwargs):
+    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
+    result = check(*args, **kwargs)
+    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
+    assert isinstance(result, exercises.Verdict)
+    lines = repr(result).splitlines()
+    assert len(lines) == 1, f"expected a one-line message, got {lines}"
+    return bool(result), lines[0]
+
+
+def test_checks_are_exported():
+    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"):
+        assert name in exercises.__all__
+        assert callable(getattr(exercises, name))
+
+
+# ---------------------------------------------------------------- which kv head
+
+H, H_KV = 12, 4  # groups of 3; h // 3, h % 4 and h // 4 all differ
+
+
+def test_kv_head_map_right(capsys):
+    ok, msg = run(capsys, exercises.check_kv_head_map, [h // 3 for h in range(H)], H, H_KV)
+    assert ok and msg.startswith("Correct:") and "[0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]" in msg
+    assert run(capsys, exercises.check_kv_head_map, np.arange(9) // 3, 9, 3)[0]  # SmolLM2's sizes, an array
+
+
+def test_kv_head_map_matches_repeat_kv(capsys):
+    # what the check calls right is what repeat_kv does to kv-head labels
+    labels = helpers.repeat_kv(np.arange(H_KV).reshape(H_KV, 1, 1), H // H_KV)[:, 0, 0]
+    assert run(capsys, exercises.check_kv_head_map, labels.tolist(), H, H_KV)[0]
+
+
+def test_kv_head_map_not_attempted(capsys):
+    ok, msg = run(capsys, exercises.check_kv_head_map, None, H, H_KV)
+    assert not ok and msg.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ([h % 4 for h in range(12)], "cycles through the kv heads"),
+    ([h // 4 for h in range(12)], "divides h by H_kv = 4"),
+    ([0, 1, 2, 3], "4 entries but there are H = 12 query heads (that is one per kv head"),
+    ([h // 2 for h in range(12)], "kv-head index 0 .. 3"),
+    ([[0, 0, 0, 1, 1, 1], [2, 2, 2, 3, 3, 3]], "flat list of 12 numbers"),
+    ([0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3], "query head 8 should use kv head 2, not 3"),
+    ("0,0,0,1", "should be a numpy array of numbers"),
+])
+def test_kv_head_map_wrong(capsys, answer, expected):
+    ok, msg = run(capsys, exercises.check_kv_head_map, answer, H, H_KV)
+    assert not ok and expected in msg, msg
+
+
+# ---------------------------------------------------------------- KV-cache bytes
+
+# Llama-3-8B-like: 32 layers, H = 32, H_kv = 8, d = 128, T = 8192, bfloat16
+CACHE = dict(num_layers=32, num_kv_heads=8, head_dim=128, T=8192, bytes_per_number=2, num_heads=32)
+RIGHT = 2 * 32 * 8 * 128 * 8192 * 2
+
+
+def test_kv_cache_bytes_right(capsys):
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, RIGHT, **CACHE)
+    assert ok and msg.startswith("Correct:") and "1,073,741,824" in msg and "1 GiB" in msg
+    assert run(capsys, exercises.check_kv_cache_bytes, float(RIGHT), **CACHE)[0]
+
+
+def test_kv_cache_bytes_not_attempted(capsys):
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, None, **CACHE)
+    assert not ok and msg.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (RIGHT // 2, "is half the answer: either the factor 2 is missing"),
+    (RIGHT // 32, "one layer's cache"),
+    (RIGHT // 64, "the keys of one layer"),
+    (RIGHT * 4, "uses the 32 query heads"),
+    (RIGHT * 2, "uses 4 bytes per number (float32)"),
+    (RIGHT // 4, "counts the numbers of the keys only"),
+    (RIGHT * 8, "is in bits"),
+    (RIGHT / 2**20, "is in MiB"),
+    (RIGHT / 2**30, "is in GiB"),
+    (RIGHT / 10**6, "is in MB"),
+    (RIGHT + 12345, "is not right: the cache holds 2 (K and V)"),
+    ("1 GiB", "should be a single number"),
+    (float("nan"), "give a finite number"),
+])
+def test_kv_cache_bytes_wrong(capsys, answer, expected):
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, answer, **CACHE)
+    assert not ok and expected in msg, msg
+
+
+def test_kv_cache_bytes_float32_names_the_missing_factor_and_the_bytes_apart(capsys):
+    cfg = dict(num_layers=30, num_kv_heads=3, head_dim=64, T=100, bytes_per_number=4)
+    right = 2 * 30 * 3 * 64 * 100 * 4
+    assert run(capsys, exercises.check_kv_cache_bytes, right, **cfg)[0]
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, right // 2, **cfg)
+    assert not ok and "leaves out the factor 2" in msg
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, right // 4, **cfg)
+    assert not ok and "counts numbers, not bytes" in msg
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, right // 2 * 1, **dict(cfg, num_heads=9))
+    assert not ok and "factor 2" in msg  # num_heads only adds the H-for-H_kv slip
+
+
+# ---------------------------------------------------------------- RoPE by hand
+
+X = np.array([0.5, -1.0, 2.0, 0.25, 1.5, -0.75, 0.0, 1.0])  # d = 8
+M = 5
+
+
+def rope_by_hand(x, m, base):
+    d = x.shape[-1]
+    out = x.copy()
+    for i in range(d // 2):
+        angle = m * base ** (-2 * i / d)
+        c, s = np.cos(angle), np.sin(angle)
+        out[i] = x[i] * c - x[i + d // 2] * s
+        out[i + d // 2] = x[i + d // 2] * c + x[i] * s
+    return out
+
+
+@pytest.mark.parametrize("base", [10000.0, 100000.0])
+def test_rope_vector_right(capsys, base):
+    ok, msg = run(capsys, exercises.check_rope_vector, rope_by_hand(X, M, base), X, M, base)
+    assert ok and msg.startswith("Correct:")
+    np.testing.assert_allclose(rope_by_hand(X, M, base), helpers.apply_rope(X[None], [M], base)[0])
+
+
+def test_rope_vector_not_attempted(capsys):
+    ok, msg = run(capsys, exercises.check_rope_vector, None, X, M)
+    assert not ok and msg.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (X, "nothing was rotated"),
+    (_rope_interleaved(X, M, 10000.0), "adjacent pairs"),
+    (rope_by_hand(X, -M, 10000.0), "rotated the other way"),
+    (_rope_freq(X, M, 10000.0, lambda i: i), "base^(-i/d)"),
+    (rope_by_hand(X, M - 1, 10000.0), "rotated for position 4, not 5"),
+    (rope_by_hand(X, M, 100000.0), "wrong base"),
+    (2 * X, "a rotation keeps the length"),
+    (X[::-1], "the right length but other numbers"),
+    (X[:4], "rotated has shape (4,) but expected (8,)"),
+    ([1.0, np.nan] * 4, "NaN"),
+])
+def test_rope_vector_wrong(capsys, answer, expected):
+    ok, msg = run(capsys, exercises.check_rope_vector, answer, X, M)
+    assert not ok and expected in msg, msg
+
+
+# ---------------------------------------------------------------- expanding k_proj to MHA
+
+D_MODEL, HEADS, KV_HEADS, D_HEAD = 10, 6, 2, 4  # groups of 3; no two sizes equal
+W_KV = np.random.default_rng(8).normal(size=(D_MODEL, KV_HEADS * D_HEAD))
+
+
+def expanded():
+    blocks = [W_KV[:, g * D_HEAD:(g + 1) * D_HEAD] for g in range(KV_HEADS) for _ in range(HEADS // KV_HEADS)]
+    return np.concatenate(blocks, axis=1)
+
+
+def test_expand_kv_weight_right(capsys):
+    ok, msg = run(capsys, exercises.check_expand_kv_weight, expanded(), W_KV, HEADS, KV_HEADS)
+    assert ok and msg.startswith("Correct:") and "(10, 24)" in msg
+
+
+def test_expand_kv_weight_gives_the_same_attention_as_gqa(capsys, rng):
+    # what the check calls right really turns GQA into ordinary MHA
+    x = rng.normal(size=(5, D_MODEL))
+    w_q = rng.normal(size=(D_MODEL, HEADS * D_HEAD))
+    w_o = rng.normal(size=(HEADS * D_HEAD, D_MODEL))
+    gqa, _ = helpers.multi_head_attention(x, w_q, W_KV, W_KV, w_o, num_heads=HEADS, num_kv_heads=KV_HEADS)
+    mha, _ = helpers.multi_head_attention(x, w_q, expanded(), expanded(), w_o, num_heads=HEADS)
+    np.testing.assert_allclose(mha, gqa, rtol=1e-10, atol=1e-10)
+    tiled, _ = helpers.multi_head_attention(x, w_q, np.tile(W_KV, 3), np.tile(W_KV, 3), w_o, num_heads=HEADS)
+    assert not np.allclose(tiled, gqa)
+
+
+def test_expand_kv_weight_not_attempted(capsys):
+    ok, msg = run(capsys, exercises.check_expand_kv_weight, None, W_KV, HEADS, KV_HEADS)
+    assert not ok and msg.startswith("Not attempted yet")
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (np.tile(W_KV, (1, 3)), "that is np.tile"),
+    (np.repeat(W_KV, 3, axis=1), "repeats single columns"),
+    (expanded().T, "the PyTorch layout (out, in)"),
+    (W_KV, "w_expanded has shape (10, 8) but expected (D, H*d) = (10, 24)"),
+    (expanded() + 1.0, "right shape (10, 24) but other numbers"),
+])
+def test_expand_kv_weight_wrong(capsys, answer, expected):
+    ok, msg = run(capsys, exercises.check_expand_kv_weight, answer, W_KV, HEADS, KV_HEADS)
+    assert not ok and expected in msg, msg
