@@ -41,7 +41,7 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 setup: $(VENV)/.installed
 
 # MathJax 3, require.js and the ipywidgets HTML manager, pinned in web/package-lock.json.
-build_assets/vendor/.staged: web/package.json web/package-lock.json web/qkv-widgets-config.js scripts/stage_assets.py | $(VENV)/.installed
+build_assets/vendor/.staged: web/package.json web/package-lock.json web/qkv-widgets-config.js web/qkv.css scripts/stage_assets.py | $(VENV)/.installed
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
 	npm ci --prefix web --no-audit --no-fund --loglevel=error
 	$(PY) scripts/stage_assets.py

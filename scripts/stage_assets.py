@@ -17,6 +17,7 @@ COPIES = [
     (MODULES / "requirejs" / "require.js", OUT / "require.js"),
     (MODULES / "@jupyter-widgets" / "html-manager" / "dist", OUT / "html-manager"),
     (ROOT / "web" / "qkv-widgets-config.js", OUT / "qkv-widgets-config.js"),
+    (ROOT / "web" / "qkv.css", OUT.parent / "qkv.css"),  # the book's own styles, at _static/qkv.css
 ]
 SKIP = shutil.ignore_patterns("*.map", "embed.js", "embed.js.LICENSE.txt", "libembed-amd.js")
 
@@ -25,8 +26,8 @@ def main():
     missing = [str(src) for src, _ in COPIES if not src.exists()]
     if missing:
         sys.exit("missing web assets (run `npm ci --prefix web`): " + ", ".join(missing))
-    if OUT.exists():
-        shutil.rmtree(OUT)
+    if OUT.parent.exists():
+        shutil.rmtree(OUT.parent)
     OUT.mkdir(parents=True)
     for src, dst in COPIES:
         if src.is_dir():
