@@ -1,3 +1,298 @@
 """Exercise checks on the cost of attention: FLOPs, memory, tiling (chapter 9)."""
 
-__all__ = []
+import numbers
+
+import numpy as np
+
+from ..cost import mha_costs
+from ._verdict import NOT_ATTEMPTED, as_answer_array, report
+
+__all__ = ["check_qk_flops", "check_tiled_score_bytes", "check_online_softmax_step", "check_attention_crossover"]
+
+
+def _number_problem(value, name):
+    """A message if ``value`` is not a single finite number, else None."""
+    if value is None:
+        return NOT_ATTEMPTED
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return f"{name} should be a single number, but it is a {type(value).__name__}."
+    if not np.isfinite(value):
+        return f"{name} is {value}: give a finite number."
+    return None
+
+
+def _first_slip(value, slips, atol=0.5):
+    """The message of the first slip whose value equals ``value``, else None."""
+    for expected, why in slips:
+        if np.isclose(float(value), expected, rtol=1e-9, atol=atol):
+            return why
+    return None
+
+
+# ---------------------------------------------------------------- FLOPs of the scores
+
+def check_qk_flops(flops, B, H, T, S, d):
+    """Check the FLOPs of the score step ``Q K^T`` of multi-head attention: ``2 B H T S d``.
+
+    Parameters
+    ----------
+    flops : number or None
+        The learner's answer, in FLOPs.
+    B, H, T, S, d : int
+        Batch, heads, query positions, key positions, head width.
+
+    Returns
+    -------
+    Verdict
+        Truthy when the answer is right; otherwise the message names the likely
+        slip (no factor 2, no heads, no batch, d_model instead of d, T x T
+        instead of T x S, both matmuls, GFLOP instead of FLOP).
+
+    Used in Chapter 9.
+    """
+    problem = _number_problem(flops, "flops")
+    if problem:
+        return report(False, problem)
+    costs = {row["step"]: row["flops"] for row in mha_costs(B, T, S, H * d, H, H, d)}
+    expected = costs["Q K^T"]
+    if np.isclose(float(flops), expected, rtol=1e-9, atol=0.5):
+        return report(True, f"Correct: 2 x B x H x T x S x d = 2 x {B} x {H} x {T} x {S} x {d} = {expected:,} FLOPs "
+                            f"({expected / 1e9:.1f} GFLOP): one multiply and one add per term of every dot product.")
+    slips = [
+        (expected / 2, "counts multiply-adds, not FLOPs: each term of a dot product is one multiply and one add, "
+                       "so multiply by 2"),
+        (expected / H, f"leaves out the heads: each of the H = {H} heads computes its own T x S scores"),
+        (expected / B, f"leaves out the batch: each of the B = {B} sequences has its own scores"),
+        (expected / (B * H), "is the cost of one head of one sequence: multiply by B and H"),
+        (expected * H, f"uses d_model = H x d = {H * d} as the length of each dot product; a head's queries and "
+                       f"keys have width d = {d}"),
+        (2 * B * H * T * T * d, f"uses T x T; here the T = {T} queries meet S = {S} keys, so there are T x S scores"),
+        (2 * B * H * S * S * d, f"uses S x S; only the T = {T} new queries are scored, each against S = {S} keys"),
+        (2 * expected, "counts both matmuls, Q K^T and weights @ V (they cost the same); the question asks for "
+                       "Q K^T only"),
+        (expected / d, f"leaves out d: every score is a dot product of d = {d} numbers, 2d FLOPs"),
+        (expected / 1e9, "is in GFLOP (10**9 FLOPs); give the answer in FLOPs"),
+    ]
+    why = _first_slip(flops, slips)
+    if why:
+        return report(False, f"{flops:,} {why}.")
+    return report(False, f"{flops:,} is not right: Q K^T computes B x H x T x S dot products, each of length d.")
+
+
+# ---------------------------------------------------------------- memory of tiled attention
+
+def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
+    """Check the bytes of one block of scores in tiled attention: ``B H T block_size bytes``.
+
+    :func:`helpers.tiled_attention` handles every sequence and head at once,
+    but only ``block_size`` keys at a time, so its score block has shape
+    (B, H, T, block_size) instead of (B, H, T, S).
+
+    Parameters
+    ----------
+    nbytes : number or None
+        The learner's answer, in bytes.
+    B, H, T, S, block_size : int
+    bytes_per_number : int, default 4 (float32)
+
+    Returns
+    -------
+    Verdict
+
+    Used in Chapter 9.
+    """
+    problem = _number_problem(nbytes, "block_bytes")
+    if problem:
+        return report(False, problem)
+    b = bytes_per_number
+    expected = B * H * T * block_size * b
+    full = B * H * T * S * b
+    if np.isclose(float(nbytes), expected, rtol=1e-9, atol=0.5):
+        return report(True, f"Correct: B x H x T x block_size x {b} = {expected:,} bytes ({expected / 2**20:,.0f} MiB), "
+                            f"{full // expected} times less than the full (B, H, T, S) scores.")
+    slips = [
+        (full, f"is the full score matrix (B, H, T, S); tiled attention holds only block_size = {block_size} "
+               "keys' scores at a time"),
+        (expected / b, f"counts numbers, not bytes: each float32 number takes {b} bytes"),
+        (expected / H, f"leaves out the heads: all H = {H} heads get a block of scores at once"),
+        (expected / B, f"leaves out the batch: all B = {B} sequences get a block of scores at once"),
+        (T * block_size * b, "is the block of one head of one sequence: multiply by B and H"),
+        (B * H * block_size * block_size * b, f"uses block_size x block_size; the helper tiles the keys only, "
+                                              f"so all T = {T} queries are scored against one block"),
+        (2 * expected, "counts two blocks; the helper computes exp in place, so it holds one"),
+        (expected / 2**20, "is in MiB (2**20 bytes); give the answer in bytes"),
+        (expected / 10**6, "is in MB (10**6 bytes); give the answer in bytes"),
+    ]
+    why = _first_slip(nbytes, slips)
+    if why:
+        return report(False, f"{nbytes:,} {why}.")
+    return report(False, f"{nbytes:,} is not right: one block of scores has B x H x T x block_size numbers "
+                          f"of {b} bytes each.")
+
+
+# ---------------------------------------------------------------- the online softmax
+
+def _as_triple(answer):
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        return None, ("answer should be a tuple of three things, (m_new, l_new, acc_new), "
+                      f"but it is a {type(answer).__name__}" + (f" of length {len(answer)}" if isinstance(answer, (tuple, list)) else "") + ".")
+    parts = []
+    for value, name in zip(answer, ("m_new", "l_new", "acc_new")):
+        if value is None:
+            return None, f"{name} is still None: compute all three."
+        a, problem = as_answer_array(value, name)
+        if problem:
+            return None, problem
+        parts.append(a)
+    return parts, None
+
+
+def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 (the l of the formulas)
+    """Check one update of the online softmax for one query row.
+
+    With ``m_new = max(m, max_j s_j)``, ``alpha = exp(m - m_new)`` and
+    ``p_j = exp(s_j - m_new)``::
+
+        l_new   = alpha * l   + sum_j p_j
+        acc_new = alpha * acc + sum_j p_j v_j
+
+    Parameters
+    ----------
+    answer : tuple (m_new, l_new, acc_new) or None
+        ``m_new`` and ``l_new`` are numbers, ``acc_new`` has shape (d_v,).
+    m, l : float
+        The running maximum and denominator before this block.
+    acc : array_like, shape (d_v,)
+        The running numerator before this block.
+    scores : array_like, shape (n,)
+        This block's scores s_j.
+    values : array_like, shape (n, d_v)
+        This block's value rows v_j.
+
+    Returns
+    -------
+    Verdict
+        Truthy when all three are right; otherwise the message names the
+        first wrong one and the likely slip (rescaling forgotten, the sign of
+        the exponent flipped, the old maximum or no maximum subtracted).
+
+    Used in Chapter 9.
+    """
+    if answer is None:
+        return report(False, NOT_ATTEMPTED)
+    parts, problem = _as_triple(answer)
+    if problem:
+        return report(False, problem)
+    m_got, l_got, acc_got = parts
+    acc = np.asarray(acc, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if m_got.size != 1 or l_got.size != 1:
+        bad = "m_new" if m_got.size != 1 else "l_new"
+        return report(False, f"{bad} should be one number for the query row, but it has shape "
+                             f"{(m_got if bad == 'm_new' else l_got).shape}: keep the max and the sum over the keys.")
+    if acc_got.shape != acc.shape:
+        hint = ""
+        if acc_got.shape == values.shape:
+            hint = ": sum p_j v_j over the keys (p @ v), one row of d_v numbers"
+        return report(False, f"acc_new has shape {acc_got.shape} but expected {acc.shape}{hint}.")
+    m_got, l_got = float(m_got.reshape(())), float(l_got.reshape(()))
+
+    def near(a, b):
+        return np.allclose(a, b, rtol=1e-6, atol=1e-9)
+
+    m_new = max(m, float(scores.max()))
+    alpha = np.exp(m - m_new)
+    p = np.exp(scores - m_new)
+    l_new, acc_new = alpha * l + p.sum(), alpha * acc + p @ values
+    if not near(m_got, m_new):
+        if near(m_got, float(scores.max())):
+            return report(False, "m_new is the block's maximum only: the running maximum is max(m, max of the block).")
+        return report(False, f"m_new = {m_got:.4g} but expected max(m, max of the block's scores) = {m_new:.4g}.")
+
+    flipped = np.exp(m_new - m)
+    p_raw, p_old = np.exp(scores), np.exp(scores - m)
+    l_slips = [
+        (l + p.sum(), "l_new adds the new terms to the old l without rescaling it: multiply l by "
+                      "alpha = exp(m - m_new) first, so that old and new terms share the shift m_new"),
+        (flipped * l + p.sum(), "l_new rescales l by exp(m_new - m): the sign is flipped. alpha = exp(m - m_new) "
+                                "is at most 1, because the old terms were shifted by the smaller m"),
+        (alpha * l + p_raw.sum(), "l_new uses exp(s_j) without subtracting m_new: subtract the running maximum "
+                                  "before exp, or large scores overflow"),
+        (alpha * l + p_old.sum(), "l_new uses exp(s_j - m), the old maximum: the new terms must be shifted by "
+                                  "m_new, like the rescaled old ones"),
+    ]
+    acc_slips = [
+        (acc + p @ values, "acc_new adds p @ v to the old acc without rescaling it: multiply acc by "
+                           "alpha = exp(m - m_new) too, exactly like l"),
+        (flipped * acc + p @ values, "acc_new rescales acc by exp(m_new - m): the sign is flipped. "
+                                     "alpha = exp(m - m_new) is at most 1"),
+        (alpha * acc + p_raw @ values, "acc_new uses exp(s_j) without subtracting m_new"),
+        (alpha * acc + p_old @ values, "acc_new uses exp(s_j - m), the old maximum: shift the new terms by m_new"),
+        (alpha * acc + values.sum(axis=0), "acc_new adds the plain sum of the value rows: weight each v_j by p_j"),
+    ]
+    l_ok, acc_ok = near(l_got, l_new), near(acc_got, acc_new)
+    if l_ok and acc_ok:
+        return report(True, f"Correct: m_new = {m_new:.4f}, alpha = exp(m - m_new) = {alpha:.4f} rescales both sums, "
+                            f"l_new = {l_new:.4f}; acc_new / l_new is the attention output over the keys so far.")
+    if not l_ok and not acc_ok and near(l_got, l + p.sum()) and near(acc_got, acc + p @ values):
+        return report(False, "l_new and acc_new both skip the rescaling: multiply the old l and acc by "
+                             "alpha = exp(m - m_new) before adding the new block.")
+    if not l_ok:
+        for value, why in l_slips:
+            if near(l_got, value):
+                return report(False, why + ".")
+        return report(False, f"l_new = {l_got:.4g} but expected alpha * l + sum_j exp(s_j - m_new) = {l_new:.4g}.")
+    for value, why in acc_slips:
+        if near(acc_got, value):
+            return report(False, "m_new and l_new are right, but " + why + ".")
+    return report(False, "m_new and l_new are right, but acc_new is not alpha * acc + sum_j exp(s_j - m_new) v_j.")
+
+
+# ---------------------------------------------------------------- where attention starts to dominate
+
+def check_attention_crossover(length, D, H, H_kv, d):
+    """Check the length T at which the score matmuls cost as many FLOPs as the four projections.
+
+    Self-attention (S = T), matmuls only. The projections cost
+    ``2 T D (H d) + 2 * 2 T D (H_kv d) + 2 T (H d) D`` per sequence and
+    ``Q K^T`` plus ``weights @ V`` cost ``4 H T^2 d``, so they are equal at
+    ``T = D (H + H_kv) / H``. Longer sequences spend most FLOPs on the scores.
+
+    Parameters
+    ----------
+    length : number or None
+        The learner's answer (need not be an integer).
+    D, H, H_kv, d : int
+
+    Returns
+    -------
+    Verdict
+
+    Used in Chapter 9.
+    """
+    problem = _number_problem(length, "T_cross")
+    if problem:
+        return report(False, problem)
+    hd, kvd = H * d, H_kv * d
+    expected = D * (hd + kvd) / hd
+    if np.isclose(float(length), expected, rtol=1e-6, atol=0.5):
+        return report(True, f"Correct: 4 H T^2 d = (4 D H d + 4 D H_kv d) T at T = D (H + H_kv) / H = {expected:g}. "
+                            f"From there on, doubling T doubles the projections' FLOPs but quadruples the scores'.")
+    slips = [
+        (D * 2.0, f"ignores grouped-query attention: k_proj and v_proj have H_kv = {H_kv} heads, not H = {H}"),
+        (D * (hd + 2 * kvd) / (2 * hd), "leaves out o_proj: it is a projection too, 2 T (H d) D FLOPs"),
+        (2 * expected, "counts only Q K^T on the attention side: weights @ V costs as much again, 4 H T^2 d in all"),
+        (expected / 2, "drops the factor 2 of the projections but not of the attention (or the other way round): "
+                       "every matmul costs 2 FLOPs per multiply-add"),
+        (D * (hd + 2 * kvd) / hd, "counts k_proj and v_proj twice each"),
+        (float(D), "counts the projections as 4 D^2 T (four D x D matrices); with GQA, k_proj and v_proj are "
+                   "(D, H_kv d), smaller than q_proj"),
+        (expected ** 0.5, "is a square root: the equation 4 H T^2 d = c T is linear in T after dividing by T"),
+    ]
+    slips = [(v, why) for v, why in slips if not np.isclose(v, expected)]  # e.g. H_kv = H makes 2 D right
+    why = _first_slip(length, slips)
+    if why:
+        return report(False, f"{length:g} {why}.")
+    return report(False, f"{length:g} is not right: set 4 H T^2 d (the two score matmuls) equal to the projections' "
+                          "FLOPs, both per sequence, and solve for T.")
