@@ -5,7 +5,8 @@ than numpy are imported by name where a chapter uses them:
 ``helpers.plotting`` and ``helpers.widgets`` (matplotlib, ipywidgets),
 ``helpers.exercises`` (the exercise checks), ``helpers.checkpoints`` (real
 weights; safetensors, tokenizers, gguf), ``helpers.norms``, ``helpers.bert``
-and ``helpers.smollm2`` (whole models).
+and ``helpers.smollm2`` (whole models), ``helpers.cost`` (FLOP and memory
+counts, timing and peak-memory measurement).
 """
 
 from .attention import scaled_dot_product_attention, softmax
