@@ -30,13 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
 import helpers
-from helpers import checkpoints, smollm2
+from helpers import checkpoints, cost, smollm2
+from helpers.cost import best_times, peak_bytes
 from helpers.tiled import tiled_attention
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,23 +50,6 @@ PROMPT = "What is the capital of France?"
 B, T, D, H = 8, 512, 512, 8
 N = 2048
 REPEATS = 10
-
-
-def best_times(fns, repeats=REPEATS):
-    """Best wall-clock time of each function, after one warm-up run of each.
-
-    The functions take turns, so that a burst of load from other processes
-    slows all of them alike and the ratio stays fair.
-    """
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
 
 
 def openblas_runtime():
@@ -112,11 +95,11 @@ def blas_info():
 
 
 def mha_flops(b, t, s, d_model, h, h_kv, d):
-    """FLOPs of one multi_head_attention forward pass (softmax ignored)."""
-    d_q, d_k, d_v = h * d, h_kv * d, h_kv * d
-    projections = 2 * b * t * d_model * d_q + 2 * b * s * d_model * (d_k + d_v) + 2 * b * t * (h * d) * d_model
-    attention = 2 * b * h * t * s * d + 2 * b * h * t * s * d  # q k^T, then weights @ v
-    return projections + attention
+    """FLOPs of one multi_head_attention forward pass: its matrix products (softmax ignored).
+
+    Counted by helpers.cost.mha_costs, the per-step formulas chapter 9 teaches.
+    """
+    return sum(step["flops"] for step in cost.mha_costs(b, t, s, d_model, h, h_kv, d) if step["step"] != "softmax")
 
 
 def main():
@@ -134,7 +117,7 @@ def main():
     a = rng.standard_normal((N, N), dtype=np.float32)
     b = rng.standard_normal((N, N), dtype=np.float32)
 
-    t_mha, t_mm = best_times([
+    t_mha, t_mm = best_times(repeats=REPEATS, fns=[
         lambda: helpers.multi_head_attention(x, w_q, w_k, w_v, w_o, num_heads=H),
         lambda: a @ b,
     ])
@@ -149,16 +132,6 @@ def main():
 
 
 # ---------------------------------------------------------------- chapter 9: tiled attention
-
-
-def peak_bytes(fn):
-    """Peak bytes allocated while ``fn()`` runs (numpy reports its allocations to tracemalloc)."""
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def bench_tiled(rng):

@@ -4,20 +4,11 @@ import numpy as np
 import pytest
 
 from helpers import exercises
+from verdicts import run
 
 X = np.arange(15.0).reshape(5, 3) / 10  # T=5 tokens, d_in=3
 W = np.array([[1.0, 0.0], [0.5, 1.0], [1.0, -1.0]])  # d_in=3, d_out=2 (d_in != d_out)
 B = np.array([0.5, -0.25])
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
 
 
 # ---------------------------------------------------------------- check_linear_output

@@ -5,6 +5,7 @@ import pytest
 
 import helpers
 from helpers import exercises
+from verdicts import run
 
 # T=3 queries, S=5 keys, d_k=16, d_v=2: no two sizes equal, so a swapped axis changes a shape.
 _rng = np.random.default_rng(4)
@@ -13,16 +14,6 @@ K = _rng.normal(size=(5, 16))
 V = _rng.normal(size=(5, 2))
 OUT, WEIGHTS = helpers.scaled_dot_product_attention(Q, K, V)
 RAW = Q @ K.T
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
 
 
 def test_checks_are_exported():

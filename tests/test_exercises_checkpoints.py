@@ -4,18 +4,9 @@ import numpy as np
 import pytest
 
 from helpers import exercises
+from verdicts import run
 
 D_OUT, D_IN = 6, 6  # square, as in a real checkpoint: a forgotten transpose raises no error
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
 
 
 # ---------------------------------------------------------------- check_checkpoint_query

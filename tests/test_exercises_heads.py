@@ -6,16 +6,7 @@ import pytest
 import helpers
 from helpers import exercises
 from helpers.exercises.heads import BUG_LABELS
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
+from verdicts import run
 
 
 def test_checks_are_exported():

@@ -5,6 +5,7 @@ import pytest
 
 import helpers
 from helpers import exercises
+from verdicts import run
 
 T4 = 4
 CAUSAL = np.tril(np.ones((T4, T4), dtype=bool))
@@ -28,16 +29,6 @@ W_Q4, W_K4, W_V4 = _rng.normal(size=(6, 4)), _rng.normal(size=(6, 4)), _rng.norm
 Q4, K4, V4 = X4 @ W_Q4, C4 @ W_K4, C4 @ W_V4
 SRC_MASK = helpers.padding_mask([3], 5)[0, 0]  # (1, S)
 OUT4, WEIGHTS4 = helpers.scaled_dot_product_attention(Q4, K4, V4, mask=SRC_MASK)
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
 
 
 def test_checks_are_exported():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import exercises
+from verdicts import run
 
 # All sizes differ (T=4, D=5, d_k=3, d_v=2), so a transposed or swapped array changes a shape or its numbers.
 X = np.arange(20.0).reshape(4, 5) / 10 - 0.8
@@ -12,16 +13,6 @@ W_Q = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, -1.0], [0.5, 0.5, 0.0], [-1.0, 0.0, 
 W_K = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5], [-0.5, 1.0, 0.0], [1.0, 1.0, -1.0], [0.5, 0.0, 1.0]])
 W_V = np.array([[1.0, -1.0], [0.0, 1.0], [2.0, 0.0], [0.5, 0.5], [-1.0, 1.0]])
 Q, K, V = X @ W_Q, X @ W_K, X @ W_V
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
 
 
 def test_checks_are_exported():

@@ -5,6 +5,7 @@ import pytest
 
 import helpers
 from helpers import exercises
+from verdicts import run
 
 X = np.arange(12.0).reshape(4, 3) / 10 - 0.5  # T=4 tokens, d=3 (T != d, so x.T @ x has another shape)
 SCORES = np.array([[1000.0, 999.0, 1.0, 0.0],
@@ -13,16 +14,6 @@ SCORES = np.array([[1000.0, 999.0, 1.0, 0.0],
 QUERY = np.array([1.0, 1.0])
 KEYS = np.array([[0.5, 0.5], [2.0, 0.5], [-1.0, 0.2], [0.1, 1.5]])  # k0 nearest and best aligned, k1 largest score
 ROW = np.array([2.0, 1.0, 0.5, -1.0])
-
-
-def run(capsys, check, *args, **kwargs):
-    """Call a check; return (True/False, its one-line message). It must print nothing itself."""
-    result = check(*args, **kwargs)
-    assert capsys.readouterr().out == "", "a check shows its message as its value, it does not print"
-    assert isinstance(result, exercises.Verdict)
-    lines = repr(result).splitlines()
-    assert len(lines) == 1, f"expected a one-line message, got {lines}"
-    return bool(result), lines[0]
 
 
 def test_checks_are_exported_and_not_shadowed():
