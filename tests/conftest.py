@@ -1,4 +1,4 @@
-"""Shared fixtures for the helper tests: a seeded rng and a loop reference for attention.
+"""Shared fixtures for the helper tests: a seeded rng, a loop reference for attention, and the real models.
 
 The reference is handed out as a fixture (not imported from this file),
 because other test folders have a conftest.py of their own.
@@ -9,15 +9,46 @@ or mixes different numbers, and a test notices.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+REFERENCE = Path(__file__).resolve().parent / "reference"
 
 
 @pytest.fixture
 def rng():
     """A fresh, seeded generator for every test: tests never touch the global RNG."""
     return np.random.default_rng(20240601)
+
+
+@pytest.fixture(scope="session")
+def minilm_ref():
+    """The all-MiniLM-L6-v2 reference activations (transformers on PyTorch), tests/reference/."""
+    with np.load(REFERENCE / "minilm_layer0.npz") as f:
+        return dict(f)
+
+
+@pytest.fixture(scope="session")
+def smollm2_ref():
+    """The SmolLM2-135M reference activations, logits and greedy tokens, tests/reference/."""
+    with np.load(REFERENCE / "smollm2_layer0.npz") as f:
+        return dict(f)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """(config, weights) of all-MiniLM-L6-v2 in the course's layout, loaded once per test session."""
+    from helpers import checkpoints
+    return checkpoints.load_minilm()
+
+
+@pytest.fixture(scope="session")
+def smollm2_model():
+    """(config, weights) of SmolLM2-135M, all 30 layers (a few seconds), loaded once per test session."""
+    from helpers import checkpoints
+    return checkpoints.load_smollm2()
 
 
 @pytest.fixture

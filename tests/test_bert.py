@@ -19,17 +19,6 @@ from helpers.norms import layer_norm
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
 
-@pytest.fixture(scope="module")
-def minilm_ref():
-    with np.load(REFERENCE / "minilm_layer0.npz") as f:
-        return dict(f)
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return ckpt.load_minilm()
-
-
 def _toy_layer(rng, d_model=12, d_ff=20):
     """Random weights with the keys of a load_minilm layer (D = 12, H = 3, F = 20: all sizes differ)."""
     w = lambda *shape: rng.normal(scale=0.3, size=shape)  # noqa: E731

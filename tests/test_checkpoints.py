@@ -22,31 +22,9 @@ REFERENCE = Path(__file__).resolve().parent / "reference"
 
 
 @pytest.fixture(scope="module")
-def minilm_ref():
-    with np.load(REFERENCE / "minilm_layer0.npz") as f:
-        return dict(f)
-
-
-@pytest.fixture(scope="module")
-def smollm2_ref():
-    with np.load(REFERENCE / "smollm2_layer0.npz") as f:
-        return dict(f)
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return ckpt.load_minilm()
-
-
-@pytest.fixture(scope="module")
 def minilm_raw():
     from safetensors.numpy import load_file
     return load_file(ckpt.minilm_paths()["safetensors"])
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    return ckpt.load_smollm2()  # all 30 layers: a few seconds
 
 
 def _gguf_matrix(name):
@@ -250,8 +228,8 @@ def test_smollm2_tensor_shapes_as_stored():
     assert "output.weight" not in ckpt.smollm2_tensor_shapes("")  # tied embeddings
 
 
-def test_smollm2_every_tensor_has_the_course_shape(smollm2):
-    _, w = smollm2
+def test_smollm2_every_tensor_has_the_course_shape(smollm2_model):
+    _, w = smollm2_model
     d, f, v, hd, kvd = 576, 1536, 49152, 9 * 64, 3 * 64
     assert w["token_embeddings"].shape == (v, d) and w["norm"].shape == (d,)
     assert w["lm_head"].shape == (d, v) and np.shares_memory(w["lm_head"], w["token_embeddings"])  # tied
@@ -263,8 +241,8 @@ def test_smollm2_every_tensor_has_the_course_shape(smollm2):
         assert all(a.dtype == np.float32 and a.flags.writeable for a in layer.values())
 
 
-def test_smollm2_weights_are_the_file_unpermuted_and_transposed(smollm2):
-    layer = smollm2[1]["layers"][7]
+def test_smollm2_weights_are_the_file_unpermuted_and_transposed(smollm2_model):
+    layer = smollm2_model[1]["layers"][7]
     raw_q, raw_k, raw_v = (_gguf_matrix(f"blk.7.attn_{n}.weight") for n in "qkv")
     np.testing.assert_array_equal(layer["w_q"], ckpt.undo_gguf_qk_permutation(raw_q, 9).T)
     np.testing.assert_array_equal(layer["w_k"], ckpt.undo_gguf_qk_permutation(raw_k, 3).T)  # k uses H_kv
@@ -319,8 +297,8 @@ def _smollm2_layer0(config, layer, ids):
             "attn_weights": weights, "attn_output": out}
 
 
-def test_smollm2_layer0_attention_reproduces_transformers(smollm2, smollm2_ref):
-    config, w = smollm2
+def test_smollm2_layer0_attention_reproduces_transformers(smollm2_model, smollm2_ref):
+    config, w = smollm2_model
     ids = smollm2_ref["input_ids"]
     x = w["token_embeddings"][ids]  # (1, T, D)
     np.testing.assert_array_equal(x, smollm2_ref["embeddings"])  # same dequantisation, bit for bit
@@ -334,8 +312,8 @@ def test_smollm2_layer0_attention_reproduces_transformers(smollm2, smollm2_ref):
         np.testing.assert_allclose(got[name], smollm2_ref[f"layer0_{name}"], rtol=0, atol=atol, err_msg=name)
 
 
-def test_smollm2_permutation_matters_only_because_of_rope(smollm2, smollm2_ref):
-    config, w = smollm2
+def test_smollm2_permutation_matters_only_because_of_rope(smollm2_model, smollm2_ref):
+    config, w = smollm2_model
     ids = smollm2_ref["input_ids"]
     layer = dict(w["layers"][0], x=w["token_embeddings"][ids])
     wrong = dict(layer, w_q=_gguf_matrix("blk.0.attn_q.weight").T, w_k=_gguf_matrix("blk.0.attn_k.weight").T)

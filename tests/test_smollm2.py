@@ -21,15 +21,14 @@ REFERENCE = Path(__file__).resolve().parent / "reference"
 
 
 @pytest.fixture(scope="module")
-def ref():
-    with np.load(REFERENCE / "smollm2_layer0.npz") as f:
-        return dict(f)
+def ref(smollm2_ref):
+    return smollm2_ref
 
 
 @pytest.fixture(scope="module")
-def model():
+def model(smollm2_model):
     """(config, raw weights, fused weights)."""
-    config, weights = ckpt.load_smollm2()
+    config, weights = smollm2_model
     return config, weights, smollm2.fuse_weights(weights)
 
 

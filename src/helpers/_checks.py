@@ -66,3 +66,24 @@ def check_mask(mask, target_shape, letters):
     if not ok:
         raise ValueError(f"mask has shape {mask.shape}, which does not broadcast to {letters} = {target_shape}")
     return mask
+
+
+def check_qkv(q, k, v, mask):
+    """Validate the inputs of an attention function; return ``(q, k, v, mask, batch)``.
+
+    q (..., T, d_k), k (..., S, d_k), v (..., S, d_v) as float arrays; ``mask``
+    checked to be boolean and broadcastable to (..., T, S) (or None); ``batch``
+    the broadcast leading axes. Raises ValueError naming the shapes.
+    """
+    q, k, v = as_float(q, "q"), as_float(k, "k"), as_float(v, "v")
+    require_ndim(q, "q", 2, "(..., T, d_k)")
+    require_ndim(k, "k", 2, "(..., S, d_k)")
+    require_ndim(v, "v", 2, "(..., S, d_v)")
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"q has shape {q.shape} and k has shape {k.shape}: their last axes (d_k) must match")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"k has shape {k.shape} and v has shape {v.shape}: they must have the same number of keys S")
+    batch = broadcast_or_raise([q.shape[:-2], k.shape[:-2], v.shape[:-2]], ["q[..., :-2]", "k[..., :-2]", "v[..., :-2]"])
+    if mask is not None:
+        mask = check_mask(mask, batch + (q.shape[-2], k.shape[-2]), "(..., T, S)")
+    return q, k, v, mask, batch

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._checks import as_float, broadcast_or_raise, check_mask, require_ndim
+from ._checks import as_float, check_qkv
 
 
 def softmax(scores, axis=-1, *, overwrite=False):
@@ -76,17 +76,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, scale=None):
         disagree on S, the leading axes do not broadcast, or the mask is not
         boolean or does not broadcast to (..., T, S).
     """
-    q, k, v = as_float(q, "q"), as_float(k, "k"), as_float(v, "v")
-    require_ndim(q, "q", 2, "(..., T, d_k)")
-    require_ndim(k, "k", 2, "(..., S, d_k)")
-    require_ndim(v, "v", 2, "(..., S, d_v)")
-    if k.shape[-1] != q.shape[-1]:
-        raise ValueError(f"q has shape {q.shape} and k has shape {k.shape}: their last axes (d_k) must match")
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(f"k has shape {k.shape} and v has shape {v.shape}: they must have the same number of keys S")
-    batch = broadcast_or_raise([q.shape[:-2], k.shape[:-2], v.shape[:-2]], ["q[..., :-2]", "k[..., :-2]", "v[..., :-2]"])
-    if mask is not None:
-        mask = check_mask(mask, batch + (q.shape[-2], k.shape[-2]), "(..., T, S)")
+    q, k, v, mask, _ = check_qkv(q, k, v, mask)  # ValueError naming the shapes if they do not fit
 
     if scale is None:
         scale = 1.0 / np.sqrt(q.shape[-1])

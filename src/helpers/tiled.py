@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._checks import as_float, broadcast_or_raise, check_mask, positive_int, require_ndim
+from ._checks import check_qkv, positive_int
 
 
 def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_lse=False):
@@ -62,19 +62,10 @@ def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_ls
         axes, q and k disagree on d_k, k and v disagree on S, the leading axes
         do not broadcast, or the mask is not boolean or does not broadcast.
     """
-    q, k, v = as_float(q, "q"), as_float(k, "k"), as_float(v, "v")
     block_size = positive_int(block_size, "block_size")
-    require_ndim(q, "q", 2, "(..., T, d_k)")
-    require_ndim(k, "k", 2, "(..., S, d_k)")
-    require_ndim(v, "v", 2, "(..., S, d_v)")
-    if k.shape[-1] != q.shape[-1]:
-        raise ValueError(f"q has shape {q.shape} and k has shape {k.shape}: their last axes (d_k) must match")
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(f"k has shape {k.shape} and v has shape {v.shape}: they must have the same number of keys S")
-    batch = broadcast_or_raise([q.shape[:-2], k.shape[:-2], v.shape[:-2]], ["q[..., :-2]", "k[..., :-2]", "v[..., :-2]"])
+    q, k, v, mask, batch = check_qkv(q, k, v, mask)  # ValueError naming the shapes if they do not fit
     t, s, d_v = q.shape[-2], k.shape[-2], v.shape[-1]
     if mask is not None:
-        mask = check_mask(mask, batch + (t, s), "(..., T, S)")
         mask = np.broadcast_to(mask, batch + (t, s))  # a view (no memory), so it can be sliced by key blocks
     if scale is None:
         scale = 1.0 / np.sqrt(q.shape[-1])

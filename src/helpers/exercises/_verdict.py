@@ -30,8 +30,11 @@ def report(ok, message):
     return Verdict(ok, message)
 
 
-def as_answer_array(answer, name):
-    """Return ``(array, None)``, or ``(None, message)`` if ``answer`` is not a real-valued array."""
+def as_answer_array(answer, name, *, finite=True):
+    """Return ``(array, None)``, or ``(None, message)`` if ``answer`` is not a real-valued array.
+
+    With ``finite=False``, NaN and inf are kept (for checks that diagnose them).
+    """
     try:
         a = np.asarray(answer)
     except Exception as error:  # e.g. a ragged nested list
@@ -39,7 +42,7 @@ def as_answer_array(answer, name):
     if a.dtype.kind not in "biuf":
         return None, f"{name} should be a numpy array of numbers, but it is a {type(answer).__name__} of dtype {a.dtype}."
     a = a.astype(float)
-    if not np.all(np.isfinite(a)):
+    if finite and not np.all(np.isfinite(a)):
         return None, f"{name} contains NaN or inf: check your arithmetic."
     return a, None
 

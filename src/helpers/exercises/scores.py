@@ -10,17 +10,6 @@ from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
 __all__ = ["check_self_scores", "check_stable_softmax", "check_top_key", "check_temperature"]
 
 
-def _float_array(answer, name):
-    """Return ``(array, None)`` or ``(None, message)``; unlike ``as_answer_array``, NaN and inf are kept."""
-    try:
-        a = np.asarray(answer)
-    except Exception as error:  # e.g. a ragged nested list
-        return None, f"{name} could not be turned into a numpy array ({type(error).__name__}): return an array."
-    if a.dtype.kind not in "biuf":
-        return None, f"{name} should be a numpy array of numbers, but it is a {type(answer).__name__} of dtype {a.dtype}."
-    return a.astype(float), None
-
-
 # ---------------------------------------------------------------- the score matrix
 
 def check_self_scores(scores, x):
@@ -111,7 +100,7 @@ def check_stable_softmax(weights, scores):
         return report(False, NOT_ATTEMPTED)
     s = np.asarray(scores, dtype=float)
     expected = softmax(s, axis=-1)
-    w, problem = _float_array(weights, "weights")
+    w, problem = as_answer_array(weights, "weights", finite=False)
     if problem:
         return report(False, problem)
     if w.shape != s.shape:
