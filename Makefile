@@ -50,8 +50,10 @@ build_assets/vendor/.staged: web/package.json web/package-lock.json web/qkv-widg
 assets: build_assets/vendor/.staged
 
 # ---- the book ---------------------------------------------------------------
+# Always from scratch: Sphinx would otherwise reuse its cached doctrees and skip
+# re-executing notebooks whose source did not change, even when the helpers did.
 build-book: setup assets
-	rm -rf $(HTML)
+	rm -rf _build
 	$(JB) build . $(BUILD_FLAGS)
 
 book: build-book
