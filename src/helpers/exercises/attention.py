@@ -5,7 +5,8 @@ import numbers
 import numpy as np
 
 from ..attention import scaled_dot_product_attention, softmax
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, ONE_COLUMN_PER_QUERY, as_answer_array, close, report, rows_sum_problem,
+                       shape_mismatch)
 
 __all__ = ["check_attention", "check_dot_product_variance", "check_score_memory", "check_softmax_jacobian"]
 
@@ -75,22 +76,17 @@ def check_attention(weights, out, q, k, v):
     if problem:
         return report(False, problem)
     if weights.shape != expected_w.shape:
-        hint = ""
-        if weights.shape == (S, T):
-            hint = ": that is (S, T), transposed. Compute q @ k.T, one row per query and one column per key"
-        elif weights.shape == (T, T) or weights.shape == (S, S):
-            hint = ": that compares a sequence with itself. Scores compare every query (rows of q) with every key (rows of k)"
-        elif weights.shape == expected_out.shape:
-            hint = ": that is the shape of the output. The weights have one row per query and one column per key"
-        return report(False, f"weights has shape {weights.shape} but expected (T, S) = {expected_w.shape}{hint}.")
+        itself = ": that compares a sequence with itself. Scores compare every query (rows of q) with every key (rows of k)"
+        return report(False, shape_mismatch("weights", weights.shape, expected_w.shape, "(T, S)", [
+            ((S, T), ": that is (S, T), transposed. Compute q @ k.T, one row per query and one column per key"),
+            ((T, T), itself),
+            ((S, S), itself),
+            (expected_out.shape, ": that is the shape of the output. The weights have one row per query and one column per key"),
+        ]))
     if not close(weights, expected_w):
-        mistake = _weight_mistake(weights, q, k)
+        mistake = _weight_mistake(weights, q, k) or rows_sum_problem(weights)
         if mistake:
             return report(False, mistake)
-        sums = weights.sum(axis=-1)
-        if not np.allclose(sums, 1.0):
-            return report(False, f"the rows of weights sum to {np.round(sums, 4).tolist()}, not 1: "
-                                  "apply softmax along the key axis (axis=-1).")
         return report(False, "the rows of weights sum to 1 but hold the wrong values: "
                               "compute softmax(q @ k.T / sqrt(d_k)) along axis=-1.")
     if out is None:
@@ -99,12 +95,10 @@ def check_attention(weights, out, q, k, v):
     if problem:
         return report(False, problem)
     if out.shape != expected_out.shape:
-        hint = ""
-        if out.shape == (d_v, T):
-            hint = ": one column per query; compute weights @ v (not v.T @ weights.T)"
-        elif out.shape == expected_w.shape:
-            hint = ": that is the shape of the weights. Multiply them by v to average the values"
-        return report(False, f"out has shape {out.shape} but expected (T, d_v) = {expected_out.shape}{hint}.")
+        return report(False, shape_mismatch("out", out.shape, expected_out.shape, "(T, d_v)", [
+            ((d_v, T), ONE_COLUMN_PER_QUERY),
+            (expected_w.shape, ": that is the shape of the weights. Multiply them by v to average the values"),
+        ]))
     if close(out, expected_out):
         return report(True, f"Correct: weights has shape (T, S) = {expected_w.shape} with rows summing to 1, "
                              f"and out = weights @ v has shape (T, d_v) = {expected_out.shape}.")

@@ -5,7 +5,8 @@ import numpy as np
 from ..attention import scaled_dot_product_attention, softmax
 from ..masks import causal_mask, padding_mask
 from ..projections import linear
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, ONE_COLUMN_PER_QUERY, as_answer_array, close, report, rows_sum_problem,
+                       shape_mismatch)
 
 __all__ = ["check_causal_mask", "check_padding_mask", "check_masked_softmax", "check_cross_attention"]
 
@@ -289,15 +290,12 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
     if problem:
         return report(False, problem)
     if weights.shape != expected_w.shape:
-        hint = ""
-        if weights.shape == (T, T):
-            hint = (": the keys came from x. In cross-attention the queries come from x and the keys and values "
-                    "from the context")
-        elif weights.shape == (S, S):
-            hint = ": that is attention of the context with itself. The queries must come from x"
-        elif weights.shape == (S, T):
-            hint = ": that is (S, T), one row per key. Compute q @ k.T, one row per query"
-        return report(False, f"weights has shape {weights.shape} but expected (T, S) = {expected_w.shape}{hint}.")
+        return report(False, shape_mismatch("weights", weights.shape, expected_w.shape, "(T, S)", [
+            ((T, T), ": the keys came from x. In cross-attention the queries come from x and the keys and values "
+                     "from the context"),
+            ((S, S), ": that is attention of the context with itself. The queries must come from x"),
+            ((S, T), ": that is (S, T), one row per key. Compute q @ k.T, one row per query"),
+        ]))
     if not close(weights, expected_w):
         n_pad = S - int(length)
         if close(weights, scaled_dot_product_attention(q, k, v)[1]):
@@ -313,10 +311,8 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
         if close(weights, scaled_dot_product_attention(q, k, v, mask=~mask)[1]):
             return report(False, "the padding mask is inverted: only the padded keys get weight. "
                                  "True = may attend, so the real tokens are True.")
-        sums = weights.sum(axis=-1)
-        if not np.allclose(sums, 1.0):
-            return report(False, f"the rows of weights sum to {np.round(sums, 4).tolist()}, not 1: "
-                                 "apply softmax along the key axis (axis=-1).")
+        if rows_sum_problem(weights):
+            return report(False, rows_sum_problem(weights))
         return report(False, "weights has the right shape (T, S) but the wrong values: queries from x @ w_q, "
                              "keys from context @ w_k, scaled, with the padding mask, softmax along axis=-1.")
     if out is None:
@@ -325,14 +321,11 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
     if problem:
         return report(False, problem)
     if out.shape != expected_out.shape:
-        hint = ""
-        if out.shape == (d_v, T):
-            hint = ": one column per query; compute weights @ v (not v.T @ weights.T)"
-        elif out.shape == (T, k.shape[-1]):
-            hint = ": that is the width d_k of the keys. Average the values, context @ w_v, of width d_v"
-        elif out.shape == (T, x.shape[-1]):
-            hint = ": that is the width D of x. The output has the width of the values, d_v"
-        return report(False, f"out has shape {out.shape} but expected (T, d_v) = {expected_out.shape}{hint}.")
+        return report(False, shape_mismatch("out", out.shape, expected_out.shape, "(T, d_v)", [
+            ((d_v, T), ONE_COLUMN_PER_QUERY),
+            ((T, k.shape[-1]), ": that is the width d_k of the keys. Average the values, context @ w_v, of width d_v"),
+            ((T, x.shape[-1]), ": that is the width D of x. The output has the width of the values, d_v"),
+        ]))
     if close(out, expected_out):
         return report(True, f"Correct: weights (T, S) = {expected_w.shape} puts no weight on the padding, and "
                             f"out (T, d_v) = {expected_out.shape}: one row per target token, made of source values.")
