@@ -35,7 +35,7 @@ def test_linear_output_none_is_not_attempted(capsys):
     (X, "has shape (5, 3) but expected (5, 2): that is the shape of x"),
     (X[0] @ W + B, "has shape (2,) but expected (5, 2): you have a single vector"),
     (X @ W, "without the bias"),
-    (X @ W - B, "don't subtract it"),
+    (X @ W - B, "not subtracted"),
     (X @ W + 2 * B, "bias added twice"),
     (X @ W + B + np.array([[0.0, 0.0]] * 4 + [[1.0, 0.0]]), "row 4 is off by up to 1"),
     (np.full((5, 2), np.nan), "NaN"),
@@ -78,10 +78,10 @@ def test_row_layout_none(capsys):
 
 
 @pytest.mark.parametrize("answer, expected_text", [
-    (WEIGHT, "did you forget the transpose"),
+    (WEIGHT, "the PyTorch layout (d_out, d_in)"),
     (WEIGHT.reshape(3, 4), "reshaped instead of transposing"),
     (WEIGHT.T[:, :2], "has shape (3, 2) but expected (d_in, d_out) = (3, 4)"),
-    (WEIGHT.T * 2, "different numbers from weight.T"),
+    (WEIGHT.T * 2, "different numbers from weight"),
     (None, "Not attempted"),
 ])
 def test_row_layout_wrong(capsys, answer, expected_text):
@@ -115,10 +115,10 @@ def test_linear_count_no_bias_correct(capsys):
     (6, {}, "counts the weights only"),
     (9, {}, "adds d_in biases"),
     (8, {"bias": False}, "this layer has none"),
-    (5, {}, "multiply them"),
+    (5, {}, "adds the sizes"),
     (8.5, {}, "not a whole number"),
     ("8", {}, "single number"),
-    (True, {}, "single number"),
+    (True, {}, "a bool"),
     (100, {}, "not right"),
 ])
 def test_linear_count_wrong(capsys, answer, kwargs, expected_text):

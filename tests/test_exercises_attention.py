@@ -58,7 +58,7 @@ def test_attention_weights_missing(capsys):
     (helpers.softmax(RAW / 16), "divides the scores by d_k = 16, not by sqrt(d_k) = 4"),
     (helpers.softmax(RAW * 4), "multiplies the scores by sqrt(d_k)"),
     (helpers.softmax(RAW / 4, axis=0), "wrong axis"),
-    (RAW / 4, "apply softmax"),
+    (RAW / 4, "not weights yet"),
     (np.exp(RAW / 4), "without dividing by the row sums"),
     (helpers.softmax(RAW) / 4, "after the softmax"),
     (WEIGHTS * 0.5, "sum to [0.5, 0.5, 0.5], not 1"),
@@ -79,8 +79,8 @@ def test_attention_wrong_weights(capsys, weights, expected_text):
 @pytest.mark.parametrize("out, expected_text", [
     (OUT.T, "(2, 3) but expected (T, d_v) = (3, 2): one column per query"),
     (WEIGHTS, "(3, 5) but expected (T, d_v) = (3, 2): that is the shape of the weights"),
-    (WEIGHTS.sum(axis=-1, keepdims=True) * V[:3], "out should be weights @ v"),
-    (OUT + 1.0, "out should be weights @ v"),
+    (WEIGHTS.sum(axis=-1, keepdims=True) * V[:3], "each output row is the average of the rows of v"),
+    (OUT + 1.0, "weights is right but out is not"),
 ])
 def test_attention_wrong_out(capsys, out, expected_text):
     ok, line = run(capsys, exercises.check_attention, WEIGHTS, out, Q, K, V)
@@ -114,8 +114,8 @@ def test_variance_accepts_numpy_numbers(capsys):
     (64, 1 / 8, "the factor to multiply by"),
     (64, 4, "divide_by = 4 is not right"),
     ("64", 8.0, "single number"),
-    (True, 8.0, "single number"),
-    (64, float("nan"), "finite number"),
+    (True, 8.0, "a bool"),
+    (64, float("nan"), "divide_by is NaN"),
 ])
 def test_variance_wrong(capsys, variance, divisor, expected_text):
     ok, line = run(capsys, exercises.check_dot_product_variance, variance, divisor, 64)
@@ -194,13 +194,14 @@ def test_jacobian_correct(capsys):
 
 
 def test_jacobian_matches_finite_differences(capsys):
-    """The check's expected J is the real derivative of helpers.softmax."""
+    """The check's expected J is the real derivative of helpers.softmax; a finite-difference estimate is told apart."""
     s = np.log(P)  # softmax(log p) = p
     eps = 1e-6
     numeric = np.stack([(helpers.softmax(s + eps * e) - helpers.softmax(s - eps * e)) / (2 * eps)
                         for e in np.eye(4)], axis=1)
-    ok, _ = run(capsys, exercises.check_softmax_jacobian, numeric, P)
-    assert ok is True
+    np.testing.assert_allclose(numeric, np.diag(P) - np.outer(P, P), atol=1e-8)
+    ok, line = run(capsys, exercises.check_softmax_jacobian, numeric, P)
+    assert ok is False and "finite-difference estimate" in line and "exact derivative" in line
 
 
 @pytest.mark.parametrize("answer, expected_text", [
@@ -209,7 +210,7 @@ def test_jacobian_matches_finite_differences(capsys):
     (-np.outer(P, P), "equals -p p^T"),
     (np.outer(P, P) - np.diag(P), "wrong sign"),
     (np.diag(P) - P @ P, "p.T does nothing"),
-    (np.diag(P) - np.outer(P, P) * (1 - np.eye(4)), "diagonal entry should be p[i] - p[i]**2"),
+    (np.diag(P) - np.outer(P, P) * (1 - np.eye(4)), "right off the diagonal, but not on it"),
     (np.diag(P) - np.outer(P, P) + 0.1, "rows of J sum to [0.4, 0.4, 0.4, 0.4]"),
     # rows still sum to 0, values wrong
     (np.diag(P) - np.outer(P, P) + 0.05 * (np.eye(4) - np.roll(np.eye(4), 1, axis=1)), "wrong values"),

@@ -40,7 +40,7 @@ def test_checkpoint_query_none(capsys, query_data):
 def test_checkpoint_query_forgot_transpose(capsys, query_data):
     x, weight, bias = query_data
     ok, line = run(capsys, exercises.check_checkpoint_query, x @ weight + bias, x, weight, bias)
-    assert ok is False and "forgot the transpose" in line and "square" in line
+    assert ok is False and "wrong way round" in line and "square" in line
 
 
 def test_checkpoint_query_reshape_instead_of_transpose(capsys):
@@ -86,8 +86,8 @@ def test_split_c_attn_none(capsys):
     ((K, Q, V), "wrong order: you returned the (k, q, v) blocks"),
     ((Q, V, K), "wrong order: you returned the (q, v, k) blocks"),
     ((Q.T, K.T, V.T), "no .T is needed"),
-    ((Q, K), "a tuple (W_q, W_k, W_v) of three matrices"),
-    (C_ATTN, "a tuple (W_q, W_k, W_v) of three matrices"),
+    ((Q, K), "should be three matrices (W_q, W_k, W_v)"),
+    (C_ATTN, "the whole of c_attn: cut it into three"),
     ((Q, K, V[:, :3]), "W_v (6, 3)"),
     ((Q, K, V + 1), "not the right numbers"),
     ((Q, K, np.full((6, 6), np.nan)), "NaN"),
@@ -138,7 +138,7 @@ def test_attention_param_total_accepts_numpy_int(capsys):
     (sum(int(np.prod(s)) for s, _ in SHAPES.values()), "outside the attention projections"),
     (864.5, "not a whole number"),
     ("864", "single number"),
-    (True, "single number"),
+    (True, "a bool"),
     (100, "not right"),
 ])
 def test_attention_param_total_wrong(capsys, answer, expected_text):
@@ -183,7 +183,18 @@ def test_names_without_prefix_are_accepted(capsys):
     ({k: v for k, v in RIGHT.items() if k != "attention.self.value"}, "missing keys ['attention.self.value']"),
     ({**RIGHT, "output.dense": "mlp.down_proj"}, "BERT's feed-forward"),
     ({**RIGHT, "encoder.layer.0.attention.self.query.weight": "q_proj"}, "without the layer prefix"),
-    ({**RIGHT, "attention.self.value": "self_attn.o_proj"}, "not right for ['attention.self.value']"),
+    ({**RIGHT, "attention.self.value": "self_attn.o_proj"}, "o_proj appears twice"),
+    ({**RIGHT, "attention.self.value": "self_attn.o_proj", "attention.output.dense": "self_attn.v_proj"},
+     "value and attention.output.dense are swapped"),
+    ({**RIGHT, "attention.self.query": "self_attn.v_proj", "attention.self.value": "self_attn.q_proj"},
+     "query and value are swapped"),
+    ({**RIGHT, "attention.self.query": "self_attn.query"}, "is not a Llama name"),
+    ({**RIGHT, "attention.self.query": "model.layers.0.self_attn.q_proj"}, "without the layer prefix"),
+    ({**RIGHT, "attention.self.query": "Q_proj"}, "lower case"),
+    ({**RIGHT, "attention.self.query": 3}, "as a str"),
+    ({v: k for k, v in RIGHT.items()}, "the dict goes the other way"),
+    ({**RIGHT, "attention.self.query": "self_attn.k_proj", "attention.self.key": "self_attn.v_proj",
+      "attention.self.value": "self_attn.q_proj"}, "are shuffled"),
 ])
 def test_names_wrong(capsys, answer, expected_text):
     ok, line = run(capsys, exercises.check_bert_to_llama_names, answer)

@@ -53,7 +53,7 @@ def test_greedy_not_attempted(capsys):
     (2.5, "not a whole number"),
     (np.zeros(3), "give a single token id"),
     (6, "not the id of the largest logit at the last position"),
-    ("five", "array of numbers"),
+    ("five", "remove the quotes"),
 ])
 def test_greedy_wrong(capsys, answer, expected):
     ok, msg = run(capsys, exercises.check_greedy_next_id, answer, LOGITS)
@@ -154,7 +154,7 @@ def test_chat_prompt_not_attempted(capsys):
 
 @pytest.mark.parametrize("text, expected", [
     (SYSTEM_TURN + USER_TURN, "generation prompt is missing"),
-    (SYSTEM_TURN + USER_TURN + GENERATION[:-1], "newline after 'assistant'"),
+    (SYSTEM_TURN + USER_TURN + GENERATION[:-1], "newline after the role's name"),
     (USER_TURN + GENERATION, "system message is missing"),
     (USER_TURN, "Both the system message and the generation prompt"),
     ((SYSTEM_TURN + USER_TURN + GENERATION).replace("<|im_end|>\n", "<|im_end|>"), "followed by a newline"),
@@ -203,7 +203,7 @@ def test_swiglu_not_attempted(capsys):
     ((GATE * UP) @ W_DOWN, "there is no activation"),
     ((GATE * SIG + UP) @ W_DOWN, "you added silu(gate) and up"),
     ((GATE * SIG) @ W_DOWN * (UP @ W_DOWN), "w_down comes after the product"),
-    (GATE * SIG * UP, "Finish with @ w_down"),
+    (GATE * SIG * UP, "before the way back to (T, D)"),
     (GATE, "that is the hidden layer's shape"),
     (RIGHT.T, "has shape (4, 2) but expected (T, D) = (2, 4)"),
     (RIGHT + 0.5, "wrong values (off by up to 0.5)"),

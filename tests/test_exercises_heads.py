@@ -218,8 +218,10 @@ def test_mha_param_count_not_attempted(capsys):
     (D * D + D, True, "is one projection"),
     (12345, True, "is not right"),
     (1.5, True, "not a whole number"),
-    ("many", True, "should be a single number"),
-    (True, True, "should be a single number"),
+    ("many", True, "remove the quotes"),
+    (True, True, "a bool"),
+    (HEADS * (4 * D * D + 4 * D), True, "is the count multiplied by H = 8: splitting into heads adds no parameters"),
+    (HEADS * 4 * D * D, True, "multiplied by H = 8"),
 ])
 def test_mha_param_count_wrong(capsys, count, bias, expected_text):
     ok, line = run(capsys, exercises.check_mha_param_count, count, D, HEADS, bias=bias)

@@ -67,7 +67,7 @@ def test_causal_none_is_not_attempted(capsys):
     (np.tril(np.ones((5, 5), dtype=bool)), "shape (5, 5) but expected (T, T) = (4, 4)"),
     (np.ones(4, dtype=bool), "a single row"),
     (np.tril(np.full((4, 4), 2.0)), "other than 0 and 1"),
-    ("causal", "boolean numpy array"),
+    ("causal", "remove the quotes"),
 ])
 def test_causal_wrong(capsys, mask, expected_text):
     ok, line = run(capsys, exercises.check_causal_mask, mask, T=4)
@@ -108,7 +108,7 @@ def test_padding_none_is_not_attempted(capsys):
     (REAL.T, "the key axis S must come last"),
     (np.ones((3, 1, 1, 5), dtype=bool), "shape (3, 1, 1, 5) but expected (B, 1, 1, S) = (3, 1, 1, 4)"),
     (~PAD_MASK, "inverted"),
-    ((np.arange(S_PAD) <= LENGTHS[:, None])[:, None, None, :], "use positions < length, not <="),
+    ((np.arange(S_PAD) <= LENGTHS[:, None])[:, None, None, :], "one position too many"),
     ((np.arange(S_PAD) < LENGTHS[:, None] - 1)[:, None, None, :], "hides the last real token"),
     ((np.arange(S_PAD) >= (S_PAD - LENGTHS)[:, None])[:, None, None, :], "left padding"),
     (PAD_MASK.astype(int), "dtype int"),
@@ -157,7 +157,7 @@ def test_masked_softmax_none_is_not_attempted(capsys):
     (helpers.softmax(np.where(MASK3, SCORES, 0.0)), "e^0 = 1"),
     (helpers.softmax(SCORES * MASK3), "e^0 = 1"),
     (helpers.softmax(SCORES), "without the mask"),
-    (np.where(MASK3, helpers.softmax(SCORES), 0.0), "divide each row by its sum"),
+    (np.where(MASK3, helpers.softmax(SCORES), 0.0), "each row must be renormalised"),
     (helpers.softmax(np.where(MASK3, -np.inf, SCORES)), "the mask is inverted"),
     (helpers.softmax(np.where(MASK3, SCORES, -np.inf), axis=0), "wrong axis"),
     (helpers.softmax(np.where(MASK3, SCORES, -30.0)), "tiny but not exactly 0"),

@@ -146,7 +146,8 @@ def test_shapes_accepts_lists_and_numpy_ints(capsys):
     ({"Q": (3, 10)}, "reads as (T, D)"),
     ({"weights": (3,)}, "weights = (3,) reads as (T)"),
     ({"Q": "(3, 4)"}, "tuple of whole numbers"),
-    ({"Q": (3.0, 4.0)}, "tuple of whole numbers"),
+    ({"Q": (3.5, 4.0)}, "tuple of whole numbers"),
+    ({"Q": (3, 10 ** 400)}, "tuple of whole numbers"),
     ({"output": None}, "output is missing"),
 ])
 def test_shapes_wrong(capsys, change, expected_text):

@@ -1,36 +1,32 @@
 """Exercise checks on the cost of attention: FLOPs, memory, tiling (chapter 9)."""
 
-import numbers
-
 import numpy as np
 
 from ..cost import mha_costs
-from ._verdict import NOT_ATTEMPTED, as_answer_array, report
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, number_matches, read_number,
+                       report, resembles, show)
 
 __all__ = ["check_qk_flops", "check_tiled_score_bytes", "check_online_softmax_step", "check_attention_crossover"]
 
 
-def _number_problem(value, name):
-    """A message if ``value`` is not a single finite number, else None."""
+def _read(value, name):
+    """``(number, None)`` or ``(None, message)``; None is not attempted."""
     if value is None:
-        return NOT_ATTEMPTED
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return f"{name} should be a single number, but it is a {type(value).__name__}."
-    if not np.isfinite(value):
-        return f"{name} is {value}: give a finite number."
-    return None
+        return None, NOT_ATTEMPTED
+    return read_number(value, name)
 
 
-def _first_slip(value, slips, atol=0.5):
-    """The message of the first slip whose value equals ``value``, else None."""
+def _first_slip(value, slips, factors):
+    """The message of the first slip whose value equals ``value`` (each a product of ``factors`` numbers), else None."""
     for expected, why in slips:
-        if np.isclose(float(value), expected, rtol=1e-9, atol=atol):
+        if number_matches(value, expected, (factors + 1) * abs(expected)):
             return why
     return None
 
 
 # ---------------------------------------------------------------- FLOPs of the scores
 
+@exercise_check
 def check_qk_flops(flops, B, H, T, S, d):
     """Check the FLOPs of the score step ``Q K^T`` of multi-head attention: ``2 B H T S d``.
 
@@ -50,12 +46,12 @@ def check_qk_flops(flops, B, H, T, S, d):
 
     Used in Chapter 9.
     """
-    problem = _number_problem(flops, "flops")
+    flops, problem = _read(flops, "flops")
     if problem:
         return report(False, problem)
     costs = {row["step"]: row["flops"] for row in mha_costs(B, T, S, H * d, H, H, d)}
     expected = costs["Q K^T"]
-    if np.isclose(float(flops), expected, rtol=1e-9, atol=0.5):
+    if number_matches(flops, expected, 7 * abs(expected)):
         return report(True, f"Correct: 2 x B x H x T x S x d = 2 x {B} x {H} x {T} x {S} x {d} = {expected:,} FLOPs "
                             f"({expected / 1e9:.1f} GFLOP): one multiply and one add per term of every dot product.")
     slips = [
@@ -73,14 +69,15 @@ def check_qk_flops(flops, B, H, T, S, d):
         (expected / d, f"leaves out d: every score is a dot product of d = {d} numbers, 2d FLOPs"),
         (expected / 1e9, "is in GFLOP (10**9 FLOPs); give the answer in FLOPs"),
     ]
-    why = _first_slip(flops, slips)
+    why = _first_slip(flops, slips, 6)
     if why:
-        return report(False, f"{flops:,} {why}.")
-    return report(False, f"{flops:,} is not right: Q K^T computes B x H x T x S dot products, each of length d.")
+        return report(False, f"{show(flops)} {why}.")
+    return report(False, f"{show(flops)} is not right: Q K^T computes B x H x T x S dot products, each of length d.")
 
 
 # ---------------------------------------------------------------- memory of tiled attention
 
+@exercise_check
 def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
     """Check the bytes of one block of scores in tiled attention: ``B H T block_size bytes``.
 
@@ -101,13 +98,13 @@ def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
 
     Used in Chapter 9.
     """
-    problem = _number_problem(nbytes, "block_bytes")
+    nbytes, problem = _read(nbytes, "block_bytes")
     if problem:
         return report(False, problem)
     b = bytes_per_number
     expected = B * H * T * block_size * b
     full = B * H * T * S * b
-    if np.isclose(float(nbytes), expected, rtol=1e-9, atol=0.5):
+    if number_matches(nbytes, expected, 6 * abs(expected)):
         return report(True, f"Correct: B x H x T x block_size x {b} = {expected:,} bytes ({expected / 2**20:,.0f} MiB), "
                             f"{full // expected} times less than the full (B, H, T, S) scores.")
     slips = [
@@ -123,19 +120,19 @@ def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
         (expected / 2**20, "is in MiB (2**20 bytes); give the answer in bytes"),
         (expected / 10**6, "is in MB (10**6 bytes); give the answer in bytes"),
     ]
-    why = _first_slip(nbytes, slips)
+    why = _first_slip(nbytes, slips, 5)
     if why:
-        return report(False, f"{nbytes:,} {why}.")
-    return report(False, f"{nbytes:,} is not right: one block of scores has B x H x T x block_size numbers "
-                          f"of {b} bytes each.")
+        return report(False, f"{show(nbytes)} {why}.")
+    return report(False, f"{show(nbytes)} is not right: one block of scores has B x H x T x block_size numbers "
+                         f"of {b} bytes each.")
 
 
 # ---------------------------------------------------------------- the online softmax
 
 def _as_triple(answer):
     if not isinstance(answer, (tuple, list)) or len(answer) != 3:
-        return None, ("answer should be a tuple of three things, (m_new, l_new, acc_new), "
-                      f"but it is a {type(answer).__name__}" + (f" of length {len(answer)}" if isinstance(answer, (tuple, list)) else "") + ".")
+        kind = type(answer).__name__ + (f" of length {len(answer)}" if isinstance(answer, (tuple, list)) else "")
+        return None, f"answer should be a tuple of three things, (m_new, l_new, acc_new), but it is a {kind}."
     parts = []
     for value, name in zip(answer, ("m_new", "l_new", "acc_new")):
         if value is None:
@@ -147,6 +144,7 @@ def _as_triple(answer):
     return parts, None
 
 
+@exercise_check
 def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 (the l of the formulas)
     """Check one update of the online softmax for one query row.
 
@@ -192,65 +190,72 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
         return report(False, f"{bad} should be one number for the query row, but it has shape "
                              f"{(m_got if bad == 'm_new' else l_got).shape}: keep the max and the sum over the keys.")
     if acc_got.shape != acc.shape:
-        hint = ""
+        message = ""
         if acc_got.shape == values.shape:
-            hint = ": sum p_j v_j over the keys (p @ v), one row of d_v numbers"
-        return report(False, f"acc_new has shape {acc_got.shape} but expected {acc.shape}{hint}.")
-    m_got, l_got = float(m_got.reshape(())), float(l_got.reshape(()))
-
-    def near(a, b):
-        return np.allclose(a, b, rtol=1e-6, atol=1e-9)
+            message = ": sum over the keys, one row of d_v numbers"
+        return report(False, f"acc_new has shape {acc_got.shape} but expected {acc.shape}{message}.")
+    m_got, l_got = m_got.reshape(()), l_got.reshape(())
 
     m_new = max(m, float(scores.max()))
-    alpha = np.exp(m - m_new)
-    p = np.exp(scores - m_new)
-    l_new, acc_new = alpha * l + p.sum(), alpha * acc + p @ values
-    if not near(m_got, m_new):
-        if near(m_got, float(scores.max())):
-            return report(False, "m_new is the block's maximum only: the running maximum is max(m, max of the block).")
-        return report(False, f"m_new = {m_got:.4g} but expected max(m, max of the block's scores) = {m_new:.4g}.")
+    shift = given(m) - given(m_new)
+    alpha = shift.exp()
+    p = (given(scores) - given(m_new)).exp()
+    l_ref = alpha * given(l) + p.sum()
+    acc_ref = alpha * given(acc) + p @ given(values)
+    a, l_new, acc_new = alpha.value, l_ref.value, acc_ref.value
+    rescale = "alpha = exp(m - m_new) moves the old sums from the shift m to the shift m_new."
+    if not close(m_got, given(m_new)):
+        if resembles(m_got, float(scores.max())):
+            return report(False, "m_new is the block's maximum only: the running maximum also remembers m, the "
+                                 "maximum of the keys seen before.")
+        return report(False, f"m_new = {float(m_got):.4g} is not the running maximum of the scores seen so far.")
 
     flipped = np.exp(m_new - m)
     p_raw, p_old = np.exp(scores), np.exp(scores - m)
     l_slips = [
-        (l + p.sum(), "l_new adds the new terms to the old l without rescaling it: multiply l by "
-                      "alpha = exp(m - m_new) first, so that old and new terms share the shift m_new"),
-        (flipped * l + p.sum(), "l_new rescales l by exp(m_new - m): the sign is flipped. alpha = exp(m - m_new) "
-                                "is at most 1, because the old terms were shifted by the smaller m"),
-        (alpha * l + p_raw.sum(), "l_new uses exp(s_j) without subtracting m_new: subtract the running maximum "
-                                  "before exp, or large scores overflow"),
-        (alpha * l + p_old.sum(), "l_new uses exp(s_j - m), the old maximum: the new terms must be shifted by "
-                                  "m_new, like the rescaled old ones"),
+        (l + p.value.sum(), "l_new adds the new terms to the old l without rescaling it: the old terms were shifted "
+                            "by m, the new ones by m_new, and one sum needs one shift", rescale),
+        (flipped * l + p.value.sum(), "l_new rescales l by exp(m_new - m): the sign is flipped. The rescaling is at "
+                                      "most 1, because the old terms were shifted by the smaller m", None),
+        (a * l + p_raw.sum(), "l_new uses exp(s_j) without subtracting m_new, so large scores would overflow", None),
+        (a * l + p_old.sum(), "l_new uses exp(s_j - m), the old maximum: the new terms must be shifted by "
+                              "m_new, like the rescaled old ones", None),
     ]
     acc_slips = [
-        (acc + p @ values, "acc_new adds p @ v to the old acc without rescaling it: multiply acc by "
-                           "alpha = exp(m - m_new) too, exactly like l"),
-        (flipped * acc + p @ values, "acc_new rescales acc by exp(m_new - m): the sign is flipped. "
-                                     "alpha = exp(m - m_new) is at most 1"),
-        (alpha * acc + p_raw @ values, "acc_new uses exp(s_j) without subtracting m_new"),
-        (alpha * acc + p_old @ values, "acc_new uses exp(s_j - m), the old maximum: shift the new terms by m_new"),
-        (alpha * acc + values.sum(axis=0), "acc_new adds the plain sum of the value rows: weight each v_j by p_j"),
+        (acc + p.value @ values, "acc_new adds the new terms to the old acc without rescaling it: acc needs the same "
+                                 "rescaling as l", rescale),
+        (flipped * acc + p.value @ values, "acc_new rescales acc by exp(m_new - m): the sign is flipped. "
+                                           "The rescaling is at most 1", None),
+        (a * acc + p_raw @ values, "acc_new uses exp(s_j) without subtracting m_new", None),
+        (a * acc + p_old @ values, "acc_new uses exp(s_j - m), the old maximum: the new terms are shifted by m_new",
+         None),
+        (a * acc + values.sum(axis=0), "acc_new adds the plain sum of the value rows: each v_j is weighted by its "
+                                       "term p_j", None),
     ]
-    l_ok, acc_ok = near(l_got, l_new), near(acc_got, acc_new)
+    l_ok, acc_ok = close(l_got, l_ref), close(acc_got, acc_ref)
     if l_ok and acc_ok:
-        return report(True, f"Correct: m_new = {m_new:.4f}, alpha = exp(m - m_new) = {alpha:.4f} rescales both sums, "
+        return report(True, f"Correct: m_new = {m_new:.4f}, alpha = exp(m - m_new) = {a:.4f} rescales both sums, "
                             f"l_new = {l_new:.4f}; acc_new / l_new is the attention output over the keys so far.")
-    if not l_ok and not acc_ok and near(l_got, l + p.sum()) and near(acc_got, acc + p @ values):
-        return report(False, "l_new and acc_new both skip the rescaling: multiply the old l and acc by "
-                             "alpha = exp(m - m_new) before adding the new block.")
+    if (not l_ok and not acc_ok and resembles(l_got, l + p.value.sum())
+            and resembles(acc_got, acc + p.value @ values)):
+        return report(False, "l_new and acc_new both skip the rescaling: the old sums were shifted by m, the new "
+                             "terms by m_new.", rescale)
     if not l_ok:
-        for value, why in l_slips:
-            if near(l_got, value):
-                return report(False, why + ".")
-        return report(False, f"l_new = {l_got:.4g} but expected alpha * l + sum_j exp(s_j - m_new) = {l_new:.4g}.")
-    for value, why in acc_slips:
-        if near(acc_got, value):
-            return report(False, "m_new and l_new are right, but " + why + ".")
-    return report(False, "m_new and l_new are right, but acc_new is not alpha * acc + sum_j exp(s_j - m_new) v_j.")
+        for value, why, hint in l_slips:
+            if resembles(l_got, value):
+                return report(False, why + ".", hint)
+        return report(False, f"l_new = {float(l_got):.4g} is not the rescaled old sum plus the new block's terms.",
+                      "l_new = alpha * l + sum_j exp(s_j - m_new).")
+    for value, why, hint in acc_slips:
+        if resembles(acc_got, value):
+            return report(False, "m_new and l_new are right, but " + why + ".", hint)
+    return report(False, "m_new and l_new are right, but acc_new is not: it is rescaled like l, and adds each value "
+                         "row weighted by its new term.", "acc_new = alpha * acc + sum_j exp(s_j - m_new) v_j.")
 
 
 # ---------------------------------------------------------------- where attention starts to dominate
 
+@exercise_check
 def check_attention_crossover(length, D, H, H_kv, d):
     """Check the length T at which the score matmuls cost as many FLOPs as the four projections.
 
@@ -271,12 +276,16 @@ def check_attention_crossover(length, D, H, H_kv, d):
 
     Used in Chapter 9.
     """
-    problem = _number_problem(length, "T_cross")
+    length, problem = _read(length, "T_cross")
     if problem:
         return report(False, problem)
     hd, kvd = H * d, H_kv * d
     expected = D * (hd + kvd) / hd
-    if np.isclose(float(length), expected, rtol=1e-6, atol=0.5):
+
+    def same(value, exact):  # a ratio of products, or a number rounded to the digits given
+        return number_matches(value, exact, 6 * abs(exact), digits=True)
+
+    if same(length, expected):
         return report(True, f"Correct: 4 H T^2 d = (4 D H d + 4 D H_kv d) T at T = D (H + H_kv) / H = {expected:g}. "
                             f"From there on, doubling T doubles the projections' FLOPs but quadruples the scores'.")
     slips = [
@@ -290,9 +299,9 @@ def check_attention_crossover(length, D, H, H_kv, d):
                    "(D, H_kv d), smaller than q_proj"),
         (expected ** 0.5, "is a square root: the equation 4 H T^2 d = c T is linear in T after dividing by T"),
     ]
-    slips = [(v, why) for v, why in slips if not np.isclose(v, expected)]  # e.g. H_kv = H makes 2 D right
-    why = _first_slip(length, slips)
+    slips = [(v, why) for v, why in slips if not same(v, expected)]  # e.g. H_kv = H makes 2 D right
+    why = next((why for v, why in slips if same(length, v)), None)
     if why:
-        return report(False, f"{length:g} {why}.")
-    return report(False, f"{length:g} is not right: set 4 H T^2 d (the two score matmuls) equal to the projections' "
-                          "FLOPs, both per sequence, and solve for T.")
+        return report(False, f"{show(length)} {why}.")
+    return report(False, f"{show(length)} is not right: set 4 H T^2 d (the two score matmuls) equal to the "
+                         "projections' FLOPs, both per sequence, and solve for T.")

@@ -9,18 +9,18 @@ token passes, a chat prompt without its system message or generation prompt,
 sigmoid in place of silu, gate and up swapped, ...) and names them.
 """
 
-import numbers
-
 import numpy as np
 
 from ..checkpoints import smollm2_chat_prompt
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, read_number, report,
+                       resembles, show, wrong_kind)
 
 __all__ = ["check_greedy_next_id", "check_token_passes", "check_chat_prompt", "check_swiglu"]
 
 
 # ---------------------------------------------------------------- one greedy step
 
+@exercise_check
 def check_greedy_next_id(answer, logits):
     """Check one step of greedy decoding: the id of the largest logit at the last position.
 
@@ -47,54 +47,50 @@ def check_greedy_next_id(answer, logits):
     logits = np.asarray(logits, dtype=float)
     t, v = logits.shape
     expected = int(logits[-1].argmax())
-    a, problem = as_answer_array(answer, "next_id")
-    if problem:
-        return report(False, problem)
-    if a.size != 1:
+    a, problem = as_answer_array(answer, "next_id", finite=False)
+    if problem is None and a.size != 1:
         if a.shape == (v,) and np.array_equal(a, logits.argmax(axis=0)):
             return report(False, f"next_id has shape {a.shape}: that is the argmax over axis 0, the positions, "
-                                  "once per vocabulary entry. Take the argmax over the vocabulary (the last axis).")
+                                 "once per vocabulary entry; the choice is among the vocabulary.",
+                          "The vocabulary is the last axis.")
         if a.shape == (t,) and np.array_equal(a, logits.argmax(axis=-1)):
-            return report(False, f"next_id has shape {a.shape}: one best id per position. Only the last position "
-                                  "predicts the token after the text: take logits[-1].argmax().")
+            return report(False, f"next_id has shape {a.shape}: one best id per position, but only the last position "
+                                 "predicts the token after the text.")
         return report(False, f"next_id has shape {a.shape}: give a single token id (an int).")
-    value = float(a.reshape(()))
-    if value != round(value):
-        if np.isclose(value, logits[-1].max()):
+    value, problem = read_number(answer, "next_id")
+    if problem:
+        return report(False, problem)
+    if not float(value).is_integer():
+        if resembles(value, logits[-1].max()):
             return report(False, f"{value:.4g} is the largest logit itself, not its position: a token id is the "
-                                  "index of that logit, so use argmax, not max.")
-        return report(False, f"next_id = {value} is not a whole number: a token id is an index into the vocabulary.")
-    got = int(round(value))
+                                 "index of that logit.", "numpy's argmax gives the position of the largest entry.")
+        return report(False, f"next_id = {show(value)} is not a whole number: a token id is an index into the "
+                             "vocabulary.")
+    got = int(value)
+    last = "Only the last position predicts the token after the text."
     if got == expected:
         return report(True, f"Correct: token id {expected}, the largest of the V = {v} logits at the last position "
-                             "(softmax first would pick the same id: it keeps the order).")
+                            "(softmax first would pick the same id: it keeps the order).")
     if got == int(logits.argmax()) and got >= v:
         return report(False, f"{got} is the argmax of the flattened (T, V) array, an index into all T*V = {t * v} "
-                              "numbers. Take the argmax of the last row only: logits[-1].argmax().")
+                             "numbers, not into the vocabulary of one position.", last)
     if got == int(logits[0].argmax()):
         return report(False, f"{got} is the best id at the first position, which predicts the second token of the "
-                              "prompt. The next token after the text comes from the last position: logits[-1].")
+                             "prompt; the token after the text comes from the last position.")
     if t > 2 and got == int(logits[-2].argmax()):
-        return report(False, f"{got} is the best id at the second-to-last position: use the last one, logits[-1].")
+        return report(False, f"{got} is the best id at the second-to-last position; the token after the text comes "
+                             "from the last one.")
     if got == int(logits[-1].argmin()):
         return report(False, f"{got} is the id of the smallest logit (argmin): greedy decoding takes the largest.")
     if not 0 <= got < v:
-        return report(False, f"{got} is not a token id: ids run from 0 to V - 1 = {v - 1}.")
+        return report(False, f"{show(got)} is not a token id: ids run from 0 to V - 1 = {v - 1}.")
     return report(False, f"{got} is not the id of the largest logit at the last position: "
-                          f"its logit is {logits[-1, got]:.3g}, the largest is {logits[-1].max():.3g}.")
+                         f"its logit is {logits[-1, got]:.3g}, the largest is {logits[-1].max():.3g}.")
 
 
 # ---------------------------------------------------------------- counting token passes
 
-def _whole_number(x, name):
-    """None if x is a whole number, else what is wrong with it."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return f"{name} should be a single number (an int), but it is a {type(x).__name__}."
-    if not np.isfinite(x) or int(x) != x:
-        return f"{name} = {x} is not a whole number: a token pass is one token through the model once."
-    return None
-
-
+@exercise_check
 def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
     """Check the number of token passes of greedy generation, with and without a KV cache.
 
@@ -130,17 +126,18 @@ def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
     if with_cache is None or without_cache is None:
         missing = "with_cache" if with_cache is None else "without_cache"
         return report(False, f"{missing} is still None: give both numbers.")
-    for value, name in ((with_cache, "with_cache"), (without_cache, "without_cache")):
-        problem = _whole_number(value, name)
-        if problem:
-            return report(False, problem)
+    w, problem = read_number(with_cache, "with_cache", whole=True)
+    if problem:
+        return report(False, problem)
+    wo, problem = read_number(without_cache, "without_cache", whole=True)
+    if problem:
+        return report(False, problem)
     p, n = int(prompt_len), int(new_tokens)
-    w, wo = int(with_cache), int(without_cache)
     exp_w, exp_wo = p + n - 1, n * p + n * (n - 1) // 2
     if w != exp_w:
         if w == p + n:
             return report(False, f"with_cache = {w} = P + N feeds the last new token back in too, but generation "
-                                  "stops as soon as it is picked: nothing reads its output. One less.")
+                                 "stops as soon as it is picked: nothing reads its output.")
         if w in (n, n - 1):
             return report(False, f"with_cache = {w} leaves out the prompt: the first step (the prefill) runs all "
                                   f"P = {p} prompt tokens through the model once.")
@@ -150,7 +147,7 @@ def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
         if w == exp_wo:
             return report(False, f"with_cache = {w} is the count without a cache: with it, each step feeds only "
                                   "the newest token.")
-        return report(False, f"with_cache = {w} is not right: the prompt once, then one pass per new token "
+        return report(False, f"with_cache = {show(w)} is not right: the prompt once, then one pass per new token "
                               "except the last.")
     if wo != exp_wo:
         if wo == n * p + n * (n + 1) // 2:
@@ -168,7 +165,7 @@ def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
         if wo == exp_w:
             return report(False, f"without_cache = {wo} is the count with a cache: without it, every step reruns "
                                   "the whole sequence so far.")
-        return report(False, f"without_cache = {wo} is not right: step i reruns all P + i tokens, for i = 0 .. N-1.")
+        return report(False, f"without_cache = {show(wo)} is not right: step i reruns all P + i tokens, for i = 0 .. N-1.")
     return report(True, f"Correct: {exp_w} passes with the cache (P + N - 1) and {exp_wo:,} without "
                          f"(N*P + N(N-1)/2), {exp_wo / exp_w:.1f} times as many.")
 
@@ -180,6 +177,7 @@ def _first_difference(a, b):
     return i, a[max(0, i - 12):i + 12], b[max(0, i - 12):i + 12]
 
 
+@exercise_check
 def check_chat_prompt(text, user_message, system=None):
     """Check a prompt written by hand in SmolLM2-Instruct's chat template, ready for the answer.
 
@@ -205,7 +203,8 @@ def check_chat_prompt(text, user_message, system=None):
     if text is None:
         return report(False, NOT_ATTEMPTED)
     if not isinstance(text, str):
-        return report(False, f"prompt should be a str, but it is a {type(text).__name__}.")
+        problem = wrong_kind(text, "prompt", "a str") if callable(text) else None
+        return report(False, problem or f"prompt should be a str, but it is a {type(text).__name__}.")
     expected = smollm2_chat_prompt(user_message, system)
     generation_prompt = "<|im_start|>assistant\n"
     system_turn = expected[:expected.index("<|im_start|>user")]
@@ -213,19 +212,20 @@ def check_chat_prompt(text, user_message, system=None):
         return report(True, f"Correct: {len(expected)} characters, three turns opened with <|im_start|>, "
                              "ending with the open assistant turn the model completes.")
     if text == expected[:-len(generation_prompt)]:
-        return report(False, "The generation prompt is missing: end with '<|im_start|>assistant\\n', so that the "
-                              "model continues as the assistant instead of guessing who speaks next.")
+        return report(False, "The generation prompt is missing: the prompt must end by opening the assistant's turn, "
+                             "so that the model continues as the assistant instead of guessing who speaks next.",
+                      "Every turn opens with <|im_start|> and the name of the role.")
     if text == expected[:-1]:
-        return report(False, "Almost: the template puts a newline after 'assistant' too ('<|im_start|>assistant\\n').")
+        return report(False, "Almost: the template puts a newline after the role's name in the assistant's turn too.")
     if text == expected[len(system_turn):]:
         return report(False, "The system message is missing: SmolLM2's template adds its default system message "
                               "when a chat has none (checkpoints.SMOLLM2_DEFAULT_SYSTEM), and the model was trained "
                               "with it.")
     if text == expected[len(system_turn):-len(generation_prompt)]:
-        return report(False, "Both the system message and the generation prompt '<|im_start|>assistant\\n' are "
-                              "missing: only the user turn is there.")
+        return report(False, "Both the system message and the generation prompt (the open assistant turn) are "
+                             "missing: only the user turn is there.")
     if text == expected.replace("<|im_end|>\n", "<|im_end|>"):
-        return report(False, "Each '<|im_end|>' is followed by a newline '\\n' in the template: add them.")
+        return report(False, "Each '<|im_end|>' is followed by a newline '\\n' in the template.")
     if user_message not in text:
         return report(False, f"The user message {user_message!r} does not appear in the prompt, exactly as given.")
     i, want, got = _first_difference(expected, text)
@@ -235,10 +235,15 @@ def check_chat_prompt(text, user_message, system=None):
 
 # ---------------------------------------------------------------- SwiGLU
 
+def _sigmoid(z):
+    return 0.5 + 0.5 * np.tanh(0.5 * z)  # 1 / (1 + exp(-z)), without overflow
+
+
 def _silu(z):
-    return z * (0.5 + 0.5 * np.tanh(0.5 * z))  # z * sigmoid(z), as in helpers.smollm2.mlp_block
+    return z * _sigmoid(z)  # as in helpers.smollm2.mlp_block
 
 
+@exercise_check
 def check_swiglu(answer, x, w_gate, w_up, w_down):
     """Check SwiGLU by hand: ``(silu(x @ w_gate) * (x @ w_up)) @ w_down``, with ``silu(z) = z * sigmoid(z)``.
 
@@ -264,37 +269,41 @@ def check_swiglu(answer, x, w_gate, w_up, w_down):
     if answer is None:
         return report(False, NOT_ATTEMPTED)
     x, w_gate, w_up, w_down = (np.asarray(a, dtype=float) for a in (x, w_gate, w_up, w_down))
-    gate, up = x @ w_gate, x @ w_up  # (T, F)
-    expected = (_silu(gate) * up) @ w_down  # (T, D)
+    # helpers.smollm2.mlp_block keeps its weights in float32, so float32 rounding of them is fair
+    w_gate32, w_up32, w_down32 = (given(w, np.float32) for w in (w_gate, w_up, w_down))
+    gate, up = given(x) @ w_gate32, given(x) @ w_up32  # (T, F)
+    # silu(z) = z * sigmoid(z): its terms are at most |z| in size, however it is written
+    silu = gate.apply(_silu, lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z))), size=np.abs)
+    expected = (silu * up) @ w_down32  # (T, D)
+    gate, up = gate.value, up.value
     a, problem = as_answer_array(answer, "out")
     if problem:
         return report(False, problem)
     if close(a, expected):
         return report(True, f"Correct: out has shape {expected.shape}; silu(gate) decides, for each of the "
-                             f"F = {gate.shape[1]} hidden units, how much of up passes, and w_down maps back to D.")
+                            f"F = {gate.shape[1]} hidden units, how much of up passes, and w_down maps back to D.")
     if a.shape == gate.shape:
-        if close(a, _silu(gate) * up):
-            return report(False, f"out has shape {a.shape}, (T, F): the hidden units. Finish with @ w_down to get "
-                                  f"back to (T, D) = {expected.shape}.")
+        if resembles(a, _silu(gate) * up):
+            return report(False, f"out has shape {a.shape}, (T, F): the hidden units, before the way back to (T, D) = "
+                                 f"{expected.shape}.", "w_down maps the F hidden units back to D.")
         return report(False, f"out has shape {a.shape}, (T, F): that is the hidden layer's shape. The result "
-                              f"goes through w_down, back to (T, D) = {expected.shape}.")
+                             f"goes through w_down, back to (T, D) = {expected.shape}.")
     if a.shape != expected.shape:
         return report(False, f"out has shape {a.shape} but expected (T, D) = {expected.shape}.")
-    sigmoid = 0.5 + 0.5 * np.tanh(0.5 * gate)
+    sigmoid = _sigmoid(gate)
     wrong = [
         ((sigmoid * up) @ w_down, "you used sigmoid(gate); SwiGLU uses silu(gate) = gate * sigmoid(gate)."),
         ((_silu(up) * gate) @ w_down, "gate and up are swapped: silu goes on x @ w_gate, and x @ w_up passes "
                                      "through unchanged."),
         ((np.maximum(gate, 0) * up) @ w_down, "you used ReLU; SwiGLU uses silu(z) = z * sigmoid(z), which is "
                                              "smooth and slightly negative for z < 0."),
-        ((gate * up) @ w_down, "there is no activation: apply silu to x @ w_gate before multiplying."),
+        ((gate * up) @ w_down, "there is no activation on the gate."),
         ((_silu(gate) + up) @ w_down, "you added silu(gate) and up; SwiGLU multiplies them element by element."),
-        ((_silu(gate) @ w_down) * (up @ w_down), "w_down comes after the product: (silu(gate) * up) @ w_down, "
-                                                 "not each factor through w_down on its own."),
+        ((_silu(gate) @ w_down) * (up @ w_down), "w_down comes after the product, not on each factor on its own."),
     ]
     for candidate, message in wrong:
-        if close(a, candidate):
+        if resembles(a, candidate):
             return report(False, f"out has the right shape {expected.shape}, but {message}")
-    diff = np.abs(a - expected)
-    return report(False, f"out has the right shape {expected.shape} but wrong values (off by up to {diff.max():.3g}): "
-                          "compute (silu(x @ w_gate) * (x @ w_up)) @ w_down.")
+    diff = np.abs(a - expected.value)
+    return report(False, f"out has the right shape {expected.shape} but wrong values (off by up to {diff.max():.3g}).",
+                  "Check each step: the gate x @ w_gate, silu of it, the product with up, then w_down.")

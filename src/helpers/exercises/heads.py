@@ -7,13 +7,11 @@ learner's three suspects against the helpers and finds out for itself what each
 one gets wrong; no answer key is stored.
 """
 
-import numbers
-
 import numpy as np
 
-from ..attention import scaled_dot_product_attention
 from ..heads import merge_heads, split_heads
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given, read_number,
+                       report, resembles, show)
 
 __all__ = ["check_spot_the_bug", "check_split_heads", "check_mha_param_count"]
 
@@ -54,21 +52,21 @@ def _suspects():
 
     return {
         "impl_a": dict(
-            role="split_heads", call=lambda f: f(x, _H), answer=split_heads(x, _H),
+            role="split_heads", call=lambda f: f(x, _H), answer=given(split_heads(x, _H)),
             shown=f"x of shape {x.shape} with num_heads={_H}", helper="helpers.split_heads",
             bugs={
                 "missing transpose": x.reshape(_B, _T, _H, _D_HEAD),
                 "wrong concatenation order": np.moveaxis(x.reshape(_B, _T, _D_HEAD, _H), -1, -3),
             }),
         "impl_b": dict(
-            role="merge_heads", call=lambda f: f(heads), answer=merge_heads(heads),
+            role="merge_heads", call=lambda f: f(heads), answer=given(merge_heads(heads)),
             shown=f"heads of shape {heads.shape}", helper="helpers.merge_heads",
             bugs={
                 "wrong concatenation order": np.swapaxes(heads, -3, -2).swapaxes(-2, -1).reshape(_B, _T, width),
                 "missing transpose": heads.reshape(_B, _T, width),
             }),
         "impl_c": dict(
-            role="attention", call=lambda f: f(q, k, v), answer=scaled_dot_product_attention(q, k, v),
+            role="attention", call=lambda f: f(q, k, v), answer=attention(q, k, v),
             shown=f"q {q.shape}, k {k.shape} and v {v.shape}", helper="helpers.scaled_dot_product_attention",
             bugs={
                 "wrong scale": attention_with(_softmax_axis(raw / d_k, -1)),
@@ -77,20 +75,19 @@ def _suspects():
     }
 
 
-def _same(a, b):
-    """True if a and b (arrays, or (out, weights) pairs) have equal shapes and values."""
-    if isinstance(b, tuple):
-        return isinstance(a, tuple) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    try:
-        a = np.asarray(a, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return close(a, np.asarray(b, dtype=float))
+def _same(result, expected, matches=close):
+    """True if ``result`` matches ``expected`` (an array, or an (out, weights) pair) in shape and values."""
+    if isinstance(expected, tuple):
+        return (isinstance(result, (tuple, list)) and len(result) == len(expected)
+                and all(_same(r, e, matches) for r, e in zip(result, expected)))
+    a, problem = as_answer_array(result, "result")
+    return problem is None and matches(a, expected)
 
 
 def _main(result):
     """The array to describe: the output itself, or the weights of an (out, weights) pair."""
-    return result[1] if isinstance(result, tuple) else result
+    main = result[1] if isinstance(result, tuple) else result
+    return main.value if hasattr(main, "value") else main
 
 
 def _evidence(name, suspect, result, label):
@@ -123,15 +120,16 @@ def _diagnose(name, suspect, fn):
     try:
         result = suspect["call"](fn)
     except Exception as error:  # a suspect that crashes is diagnosed, not propagated
-        return None, f"{name} raised {type(error).__name__}: {error}"
+        return None, f"{name} raised {type(error).__name__}: {str(error)[:80]}"
     if _same(result, suspect["answer"]):
         return "no bug", result
     for label, wrong in suspect["bugs"].items():
-        if _same(result, wrong):
+        if _same(result, wrong, resembles):
             return label, result
     return None, result
 
 
+@exercise_check
 def check_spot_the_bug(answer, impl_a, impl_b, impl_c):
     """Check a diagnosis of three multi-head attention implementations.
 
@@ -168,9 +166,10 @@ def check_spot_the_bug(answer, impl_a, impl_b, impl_c):
                               f"but it is a {type(answer).__name__}.")
     suspects = _suspects()
     functions = {"impl_a": impl_a, "impl_b": impl_b, "impl_c": impl_c}
-    unknown = sorted(set(map(str, answer)) - set(suspects))
+    unknown = [key for key in answer if key not in suspects]
     if unknown:
-        return report(False, f"answer has the key {unknown[0]!r}; use only the keys 'impl_a', 'impl_b' and 'impl_c'.")
+        return report(False, f"answer has the key {brief(unknown[0])}; use only the keys 'impl_a', 'impl_b' and "
+                             "'impl_c'.")
     missing = [name for name in suspects if answer.get(name) is None]
     if len(missing) == len(suspects):
         return report(False, NOT_ATTEMPTED)
@@ -182,8 +181,8 @@ def check_spot_the_bug(answer, impl_a, impl_b, impl_c):
         given = answer[name]
         label = given.strip().lower() if isinstance(given, str) else None
         if label not in BUG_LABELS:
-            return report(False, f"answer[{name!r}] = {given!r} is not one of the labels: "
-                                  f"{', '.join(repr(b) for b in BUG_LABELS)}.")
+            return report(False, f"answer[{name!r}] = {brief(given)} is not one of the labels: "
+                                 f"{', '.join(repr(b) for b in BUG_LABELS)}.")
         labels[name] = label
     findings = []
     for name, suspect in suspects.items():
@@ -202,6 +201,7 @@ def check_spot_the_bug(answer, impl_a, impl_b, impl_c):
 
 # ---------------------------------------------------------------- split_heads by hand
 
+@exercise_check
 def check_split_heads(heads, x, num_heads):
     """Check a hand-made ``split_heads``: (..., T, H*d) -> (..., H, T, d).
 
@@ -226,7 +226,7 @@ def check_split_heads(heads, x, num_heads):
         return report(False, NOT_ATTEMPTED)
     x = np.asarray(x, dtype=float)
     h = int(num_heads)
-    expected = split_heads(x, h)
+    expected = given(split_heads(x, h))  # a reshape and a transpose: only the rounding of the numbers themselves
     lead, t, width = x.shape[:-2], x.shape[-2], x.shape[-1]
     d = width // h
     a, problem = as_answer_array(heads, "heads")
@@ -234,34 +234,36 @@ def check_split_heads(heads, x, num_heads):
         return report(False, problem)
     if close(a, expected):
         return report(True, f"Correct: heads has shape (B, H, T, d) = {expected.shape}; head h holds columns "
-                             f"h*d:(h+1)*d = h*{d}:(h+1)*{d} of every token.")
-    if a.shape == lead + (t, h, d) and close(a, x.reshape(lead + (t, h, d))):
+                            f"h*d:(h+1)*d = h*{d}:(h+1)*{d} of every token.")
+    if a.shape == lead + (t, h, d) and resembles(a, x.reshape(lead + (t, h, d))):
         return report(False, f"heads has shape {a.shape} = (B, T, H, d): that is the reshape alone, the blog's bug. "
-                              f"Axis 1 still counts tokens; swap the T and H axes (np.swapaxes(..., 1, 2)) "
-                              f"to get {expected.shape}.")
-    if a.shape == expected.shape and close(a, x.reshape(expected.shape)):
+                             "Axis 1 still counts tokens, but in (B, H, T, d) it counts heads.",
+                      "The T and H axes must trade places; a reshape cannot do that, since it never moves a number.")
+    if a.shape == expected.shape and resembles(a, x.reshape(expected.shape)):
         return report(False, f"heads has the right shape {expected.shape} but you reshaped straight to (B, H, T, d). "
-                              "A reshape keeps the numbers in memory order, so 'head 0' gets the first rows of "
-                              "the sequence, not the first columns. Reshape to (B, T, H, d), then transpose.")
-    if a.shape == expected.shape and close(a, np.moveaxis(x.reshape(lead + (t, d, h)), -1, -3)):
+                             "A reshape keeps the numbers in memory order, so 'head 0' gets the first rows of "
+                             "the sequence, not the first columns.",
+                      "Cut the last axis into (H, d) while the tokens still come first, then move the axes.")
+    if a.shape == expected.shape and resembles(a, np.moveaxis(x.reshape(lead + (t, d, h)), -1, -3)):
         return report(False, f"heads has the right shape {expected.shape} but you split the last axis as (d, H) "
-                              f"instead of (H, d): head h got columns h, h+{h}, h+{2 * h}, ... instead of the block "
-                              f"h*{d}:(h+1)*{d}.")
-    if a.shape == lead + (h, d, t) and close(a, np.swapaxes(expected, -1, -2)):
+                             f"instead of (H, d): head h got columns h, h+{h}, h+{2 * h}, ... instead of the block "
+                             f"h*{d}:(h+1)*{d}.")
+    if a.shape == lead + (h, d, t) and resembles(a, np.swapaxes(expected.value, -1, -2)):
         return report(False, f"heads has shape {a.shape} = (B, H, d, T): each head is transposed. Each head should "
-                              f"be (T, d) = ({t}, {d}), one row per token.")
+                             f"be (T, d) = ({t}, {d}), one row per token.")
     if width % d == 0 and d != h and a.shape == lead + (d, t, h):
         return report(False, f"heads has shape {a.shape}: you made {d} heads of width {h}. There are H = {h} heads, "
-                              f"each of width d = D / H = {width} / {h} = {d}.")
+                             f"each of width d = D / H = {width} / {h} = {d}.")
     if a.shape != expected.shape:
         return report(False, f"heads has shape {a.shape} but expected (B, H, T, d) = {expected.shape}, "
-                              f"with d = D / H = {width} / {h} = {d}.")
-    return report(False, f"heads has the right shape {expected.shape} but wrong values: heads[b, h, t] should be "
-                          f"x[b, t, h*{d}:(h+1)*{d}].")
+                             f"with d = D / H = {width} / {h} = {d}.")
+    return report(False, f"heads has the right shape {expected.shape} but wrong values: head h should hold columns "
+                         f"h*{d} to (h+1)*{d} - 1 of every token.", f"heads[b, h, t] is x[b, t, h*{d}:(h+1)*{d}].")
 
 
 # ---------------------------------------------------------------- parameter counts
 
+@exercise_check
 def check_mha_param_count(count, d_model, num_heads, bias=True):
     """Check the number of parameters of multi-head attention: W_q, W_k, W_v and W_o, each D x D.
 
@@ -291,11 +293,9 @@ def check_mha_param_count(count, d_model, num_heads, bias=True):
     """
     if count is None:
         return report(False, NOT_ATTEMPTED)
-    if isinstance(count, bool) or not isinstance(count, numbers.Real):
-        return report(False, f"count should be a single number (an int), but it is a {type(count).__name__}.")
-    if int(count) != count:
-        return report(False, f"count = {count} is not a whole number: parameters come in whole numbers.")
-    count = int(count)
+    count, problem = read_number(count, "count", whole=True)
+    if problem:
+        return report(False, problem)
     D, H = int(d_model), int(num_heads)
     d = D // H
     b4 = 4 * D if bias else 0
@@ -303,24 +303,30 @@ def check_mha_param_count(count, d_model, num_heads, bias=True):
     if count == expected:
         extra = f" + 4 x {D} (biases)" if bias else ""
         return report(True, f"Correct: 4 x {D} x {D} (W_q, W_k, W_v, W_o){extra} = {expected:,}. "
-                             f"Splitting into {H} heads of width {d} does not change it.")
+                            f"Splitting into {H} heads of width {d} does not change it.")
+    share = (f"Each head's W_q is {D} x {d}; the {H} of them side by side make one {D} x {D} matrix, the same "
+             "size as one wide head's.")
+    if H > 1 and count in {H * expected, H * 4 * D * D, H * 4 * D * D + b4}:
+        return report(False, f"{show(count)} is the count multiplied by H = {H}: splitting into heads adds no "
+                             f"parameters. The {H} heads share out the {D} columns of each projection, {d} each.",
+                      share)
     per_head_full = {3 * H * D * D + D * D + b for b in {0, b4, 3 * H * D + D if bias else 0}}
-    if count in per_head_full:
-        return report(False, f"{count:,} gives every head full {D} x {D} matrices. Each head's W_q, W_k and W_v "
-                              f"is {D} x {d} (d = D / H), so the {H} heads together hold 3 x {D} x {D}, "
-                              "as one wide head would.")
+    if H > 1 and count in per_head_full:
+        return report(False, f"{show(count)} gives every head full {D} x {D} matrices. Each head's W_q, W_k and W_v "
+                             f"is {D} x {d} (d = D / H), so the {H} heads together hold 3 x {D} x {D}, "
+                             "as one wide head would.")
     if count in (3 * D * D + (3 * D if bias else 0), 3 * D * D):
-        return report(False, f"{count:,} leaves out the output projection W_o ({D} x {D}"
-                              f"{f' + {D}' if bias else ''}): multi-head attention has four projections.")
+        return report(False, f"{show(count)} leaves out the output projection W_o ({D} x {D}"
+                             f"{f' + {D}' if bias else ''}): multi-head attention has four projections.")
     if bias and count == 4 * D * D:
-        return report(False, f"{count:,} counts the weights only: each of the four projections also has a bias "
-                              f"of {D} numbers.")
+        return report(False, f"{show(count)} counts the weights only: each of the four projections also has a bias "
+                             f"of {D} numbers.")
     if not bias and count == 4 * D * D + 4 * D:
-        return report(False, f"{count:,} includes biases, but these projections have none: count only the weights.")
+        return report(False, f"{show(count)} includes biases, but these projections have none: count only the weights.")
     if count in (3 * H * d * d + D * D + b4, 3 * H * d * d + D * D):
-        return report(False, f"{count:,} gives each head {d} x {d} matrices, but a head reads all {D} input numbers: "
-                              f"its W_q, W_k and W_v are {D} x {d}.")
+        return report(False, f"{show(count)} gives each head {d} x {d} matrices, but a head reads all {D} input "
+                             f"numbers: its W_q, W_k and W_v are {D} x {d}.")
     if count in (D * D + D, D * D):
-        return report(False, f"{count:,} is one projection: W_q, W_k, W_v and W_o are four.")
-    return report(False, f"{count:,} is not right: count W_q, W_k, W_v and W_o (each {D} x {D})"
-                          f"{' and their four biases' if bias else ''}.")
+        return report(False, f"{show(count)} is one projection: W_q, W_k, W_v and W_o are four.")
+    return report(False, f"{show(count)} is not right: count the weights of W_q, W_k, W_v and W_o"
+                         f"{' and their four biases' if bias else ''}.", share)

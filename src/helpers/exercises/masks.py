@@ -5,8 +5,8 @@ import numpy as np
 from ..attention import scaled_dot_product_attention, softmax
 from ..masks import causal_mask, padding_mask
 from ..projections import linear
-from ._verdict import (NOT_ATTEMPTED, ONE_COLUMN_PER_QUERY, as_answer_array, close, report, rows_sum_problem,
-                       shape_mismatch)
+from ._verdict import (NOT_ATTEMPTED, ONE_COLUMN_PER_QUERY, as_answer_array, attention, close, distinct,
+                       exercise_check, given, report, resembles, rows_sum_problem, shape_mismatch, wrong_kind)
 
 __all__ = ["check_causal_mask", "check_padding_mask", "check_masked_softmax", "check_cross_attention"]
 
@@ -15,6 +15,9 @@ __all__ = ["check_causal_mask", "check_padding_mask", "check_masked_softmax", "c
 
 def _as_mask(answer, name):
     """Return ``(array, None)`` for an array of True/False (or 1/0), or ``(None, message)``."""
+    problem = wrong_kind(answer, name, "an array of True and False")
+    if problem:
+        return None, problem
     try:
         a = np.asarray(answer)
     except Exception as error:  # e.g. a ragged nested list
@@ -33,13 +36,18 @@ def _dtype_problem(a, name):
     """The message for a mask with the right pattern but a non-boolean dtype, or None."""
     if a.dtype == np.bool_:
         return None
-    return (f"{name} has the right pattern but dtype {a.dtype}: make it boolean (dtype=bool or .astype(bool)). "
-            "The helpers reject a non-boolean mask with a ValueError, and ~ on an integer array gives -1 and -2, "
-            "not False and True.")
+    return (f"{name} has the right pattern but dtype {a.dtype}, not bool: the helpers reject a non-boolean mask "
+            "with a ValueError, and ~ on an integer array gives -1 and -2, not False and True.")
+
+
+#: The hint for a mask of the right pattern but the wrong dtype.
+DTYPE_HINT = "np.ones, np.zeros and np.tril keep the dtype they are given; .astype converts an array."
+TRIANGLE_HINT = "np.tril keeps the lower triangle; its k sets the last diagonal it keeps (k=0: the main one)."
 
 
 # ---------------------------------------------------------------- the causal mask
 
+@exercise_check
 def check_causal_mask(mask, T):
     """Check a causal mask of shape (T, T): True on and below the diagonal (True = may attend).
 
@@ -75,7 +83,7 @@ def check_causal_mask(mask, T):
     if np.array_equal(pattern, expected):
         dtype_problem = _dtype_problem(a, "mask")
         if dtype_problem:
-            return report(False, dtype_problem)
+            return report(False, dtype_problem, DTYPE_HINT)
         return report(True, f"Correct: mask has shape {expected.shape}, True on and below the diagonal: "
                             "token t may see tokens 0..t and nothing later.")
     if np.array_equal(pattern, ~expected):
@@ -83,13 +91,14 @@ def check_causal_mask(mask, T):
                              "True = may attend, so token t must be True for keys 0..t.")
     if np.array_equal(pattern, expected.T):
         return report(False, "mask is the upper triangle: token t would see itself and every later token, "
-                             "the future it is asked to predict. Use the lower triangle, np.tril.")
+                             "the future it is asked to predict. The allowed keys lie on and below the diagonal.",
+                      TRIANGLE_HINT)
     if np.array_equal(pattern, np.tril(ones, k=-1)):
         return report(False, "the diagonal of mask is False: a token must be allowed to see itself "
-                             "(and token 0 would see no key at all). Use np.tril with the diagonal, k=0.")
+                             "(and token 0 would see no key at all).", TRIANGLE_HINT)
     if np.array_equal(pattern, np.tril(ones, k=1)):
         return report(False, "mask reaches one diagonal too far: token t may see token t+1, the very token "
-                             "it has to predict. Use np.tril with k=0.")
+                             "it has to predict.", TRIANGLE_HINT)
     if pattern.all():
         return report(False, "every entry of mask is True: that allows everything, like no mask at all.")
     wrong = np.argwhere(pattern != expected)[0]
@@ -100,6 +109,11 @@ def check_causal_mask(mask, T):
 
 # ---------------------------------------------------------------- the padding mask
 
+#: The hint for a mask that lacks size-1 axes.
+NEW_AXIS = "Indexing with None inserts an axis of size 1."
+
+
+@exercise_check
 def check_padding_mask(mask, lengths, S):
     """Check a padding mask of shape (B, 1, 1, S) for right-padded sequences (True = real token).
 
@@ -134,11 +148,12 @@ def check_padding_mask(mask, lengths, S):
         same_values = a.size == real.size and np.array_equal(a.astype(bool).reshape(real.shape), real)
         if a.shape == (B, S) and same_values:
             return report(False, f"mask has the right values but shape (B, S) = {a.shape}. Against scores of shape "
-                                 "(B, H, T, S) broadcasting lines up the last axes, so B would meet T. "
-                                 "Add the head and query axes: mask[:, None, None, :].")
+                                 "(B, H, T, S) broadcasting lines up the last axes, so B would meet T: the mask "
+                                 "needs size-1 axes for the heads and the queries.", NEW_AXIS)
         if a.shape == (B, 1, S) and same_values:
             return report(False, f"mask has shape (B, 1, S) = {a.shape}: that fits one head's scores (B, T, S), "
-                                 "but against (B, H, T, S) it lines B up with H. Add the head axis too: (B, 1, 1, S).")
+                                 "but against (B, H, T, S) it lines B up with H: it needs a size-1 axis for the "
+                                 "heads too.", NEW_AXIS)
         if a.shape in ((1, 1, B, S), (1, B, S)) and same_values:
             return report(False, f"mask has shape {a.shape}: it broadcasts, but it puts the batch on the query "
                                  "axis, so sentence b's mask would apply to query b of every sentence. "
@@ -149,22 +164,22 @@ def check_padding_mask(mask, lengths, S):
         return report(False, f"mask has shape {a.shape} but expected (B, 1, 1, S) = {expected.shape}: one entry "
                              "per sentence and key, with size-1 axes for the heads and the queries.")
     pattern = a.astype(bool)[:, 0, 0]  # (B, S)
+    before = "Positions 0 .. length-1 are the real tokens."
     positions = np.arange(S)
     if np.array_equal(pattern, real):
         dtype_problem = _dtype_problem(a, "mask")
         if dtype_problem:
-            return report(False, dtype_problem)
+            return report(False, dtype_problem, DTYPE_HINT)
         return report(True, f"Correct: mask has shape (B, 1, 1, S) = {expected.shape}, True for the "
                             f"{lengths.tolist()} real tokens; it broadcasts against scores (B, H, T, S).")
     if np.array_equal(pattern, ~real):
         return report(False, "mask is inverted: it is True on the padding. The course's masks are True = may "
                              "attend, so the real tokens (positions < length) are True.")
     if np.array_equal(pattern, positions <= lengths[:, None]):
-        return report(False, "mask lets each sentence see one position too many: positions 0..length-1 are real, "
-                             "so use positions < length, not <=.")
+        return report(False, "mask lets each sentence see one position too many: one padding position per "
+                             "sentence is marked real.", before)
     if np.array_equal(pattern, positions < lengths[:, None] - 1):
-        return report(False, "mask hides the last real token of each sentence: positions 0..length-1 are real, "
-                             "so use positions < length.")
+        return report(False, "mask hides the last real token of each sentence.", before)
     if np.array_equal(pattern, positions >= (S - lengths)[:, None]):
         return report(False, "mask marks the real tokens at the end, as for left padding. These sentences are "
                              "padded on the right: the real tokens come first.")
@@ -175,6 +190,7 @@ def check_padding_mask(mask, lengths, S):
 
 # ---------------------------------------------------------------- applying a mask
 
+@exercise_check
 def check_masked_softmax(weights, scores, mask):
     """Check the weights ``softmax(scores with -inf where mask is False)``.
 
@@ -199,54 +215,57 @@ def check_masked_softmax(weights, scores, mask):
         return report(False, NOT_ATTEMPTED)
     scores = np.asarray(scores, dtype=float)
     mask = np.asarray(mask, dtype=bool)
-    expected = softmax(np.where(mask, scores, -np.inf), axis=-1)
-    try:
-        raw = np.asarray(weights, dtype=float)
-    except (TypeError, ValueError):
-        raw = None
-    if raw is not None and raw.shape == expected.shape and np.isnan(raw).any():
-        return report(False, "weights contains NaN. Multiplying -inf by 0 (e.g. scores * mask after a fill) or "
-                             "computing -inf - (-inf) gives NaN: use np.where(mask, scores, -np.inf), then softmax.")
-    a, problem = as_answer_array(weights, "weights")
+    expected = given(scores).with_value(np.where(mask, scores, -np.inf)).softmax(axis=-1)
+    a, problem = as_answer_array(weights, "weights", finite=False)
     if problem:
         return report(False, problem)
+    inf = "A score of -inf gets a weight of exactly 0: exp(-inf) = 0."
+    if a.shape == expected.shape and np.isnan(a).any():
+        return report(False, "weights contains NaN. Multiplying -inf by 0 (e.g. scores * mask after a fill) or "
+                             "computing -inf - (-inf) gives NaN.", "Choose between each score and -inf with "
+                                                                  "np.where, then apply softmax.")
+    if not np.all(np.isfinite(a)):
+        return report(False, "weights contains NaN or inf: check your arithmetic.")
     if a.shape != expected.shape:
-        hint = ": that is (S, T), transposed" if a.shape == expected.T.shape else ""
-        return report(False, f"weights has shape {a.shape} but expected the shape of the scores, (T, S) = {expected.shape}{hint}.")
+        message = ": that is (S, T), transposed" if a.shape == expected.value.T.shape else ""
+        return report(False, f"weights has shape {a.shape} but expected the shape of the scores, (T, S) = "
+                             f"{expected.shape}{message}.")
     sums = a.sum(axis=-1)
     forbidden = a[~mask]
-    if close(a, expected):
-        leak = float(np.abs(forbidden).max()) if forbidden.size else 0.0
-        if leak != 0.0:
-            return report(False, f"almost: the forbidden entries are tiny but not exactly 0 (up to {leak:.3g}). "
-                                 "A finite fill value leaks e^(fill - max); fill with -np.inf.")
+    leak = float(np.abs(forbidden).max()) if forbidden.size else 0.0
+    if leak == 0.0 and close(a, expected):
         return report(True, f"Correct: every row sums to 1 and the {forbidden.size} forbidden entries are exactly 0.")
-    if close(a, softmax(np.where(mask, scores, 0.0), axis=-1)) or close(a, softmax(scores * mask, axis=-1)):
+    if leak < 1e-3 and resembles(np.where(mask, a, 0.0), expected.value):
+        return report(False, f"almost: the forbidden entries are tiny but not exactly 0 (up to {leak:.3g}). "
+                             "A finite fill value leaks e^(fill - max) into them.", inf)
+    if resembles(a, softmax(np.where(mask, scores, 0.0), axis=-1)) or resembles(a, softmax(scores * mask, axis=-1)):
         return report(False, f"the forbidden scores were set to 0, but e^0 = 1, not 0: forbidden keys still get "
-                             f"weight (up to {float(np.abs(forbidden).max()):.3g}). Fill them with -np.inf.")
-    if close(a, softmax(scores, axis=-1)):
+                             f"weight (up to {leak:.3g}).", inf)
+    if resembles(a, softmax(scores, axis=-1)):
         return report(False, "weights is the softmax of the scores without the mask: the forbidden entries must be "
-                             "exactly 0. Use np.where(mask, scores, -np.inf) before the softmax.")
-    if close(a, np.where(mask, softmax(scores, axis=-1), 0.0)):
+                             "exactly 0.", inf)
+    if resembles(a, np.where(mask, softmax(scores, axis=-1), 0.0)):
         return report(False, f"the forbidden entries are 0, but the rows sum to {np.round(sums, 4).tolist()}: "
-                             "after zeroing, divide each row by its sum (or put -inf in before the softmax).")
-    if close(a, softmax(np.where(mask, -np.inf, scores), axis=-1)):
+                             "after zeroing, each row must be renormalised to sum to 1.")
+    if resembles(a, softmax(np.where(mask, -np.inf, scores), axis=-1)):
         return report(False, "the mask is inverted: the allowed entries got -inf and the forbidden ones kept "
-                             "their scores. np.where(mask, scores, -np.inf) keeps the score where mask is True.")
-    if close(a, softmax(np.where(mask, scores, -np.inf), axis=0)):
+                             "their scores. True means may attend.")
+    if resembles(a, softmax(np.where(mask, scores, -np.inf), axis=0)):
         return report(False, "the softmax ran over the wrong axis: the columns sum to 1, not the rows. "
-                             "Each query (row) needs weights over the keys, so use axis=-1.")
-    if forbidden.size and np.abs(forbidden).max() > 0:
-        return report(False, f"weights gives the forbidden entries weight (up to {float(np.abs(forbidden).max()):.3g}); "
-                             "they must be exactly 0.")
-    if not np.allclose(sums, 1.0):
-        return report(False, f"the rows of weights sum to {np.round(sums, 4).tolist()}, not 1.")
-    return report(False, "the forbidden entries are 0 and the rows sum to 1, but the values are wrong: "
-                         "compute softmax(np.where(mask, scores, -np.inf)) along axis=-1.")
+                             "Each query (row) needs weights over the keys.", "The keys lie along the last axis.")
+    if leak > 0:
+        return report(False, f"weights gives the forbidden entries weight (up to {leak:.3g}); "
+                             "they must be exactly 0.", inf)
+    if not resembles(sums, np.ones_like(sums)):
+        return report(False, f"the rows of weights sum to [{', '.join(distinct(v, 1.0)[0] for v in sums)}], not 1.")
+    return report(False, "the forbidden entries are 0 and the rows sum to 1, but the values are wrong: each row "
+                         "should be the softmax of its allowed scores alone.",
+                  "Give the forbidden scores -inf, then apply softmax along the keys.")
 
 
 # ---------------------------------------------------------------- cross-attention
 
+@exercise_check
 def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
     """Check cross-attention of the tokens ``x`` over a right-padded ``context``.
 
@@ -280,56 +299,60 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
     if weights is None and out is None:
         return report(False, NOT_ATTEMPTED)
     x, context = np.asarray(x, dtype=float), np.asarray(context, dtype=float)
-    q, k, v = linear(x, w_q), linear(context, w_k), linear(context, w_v)
+    q, k, v = given(x) @ given(w_q), given(context) @ given(w_k), given(context) @ given(w_v)
     T, S, d_v = q.shape[0], k.shape[0], v.shape[-1]
     mask = padding_mask([length], S)[0, 0]  # (1, S)
-    expected_out, expected_w = scaled_dot_product_attention(q, k, v, mask=mask)
+    expected_out, expected_w = attention(q, k, v, mask=mask)
+    q, k, v = linear(x, w_q), linear(context, w_k), linear(context, w_v)
     if weights is None:
         return report(False, "weights is still None: compute the attention weights first.")
     weights, problem = as_answer_array(weights, "weights")
     if problem:
         return report(False, problem)
     if weights.shape != expected_w.shape:
-        return report(False, shape_mismatch("weights", weights.shape, expected_w.shape, "(T, S)", [
+        return shape_mismatch("weights", weights.shape, expected_w.shape, "(T, S)", [
             ((T, T), ": the keys came from x. In cross-attention the queries come from x and the keys and values "
                      "from the context"),
             ((S, S), ": that is attention of the context with itself. The queries must come from x"),
-            ((S, T), ": that is (S, T), one row per key. Compute q @ k.T, one row per query"),
-        ]))
+            ((S, T), ": that is (S, T), one row per key instead of one per query"),
+        ])
     if not close(weights, expected_w):
         n_pad = S - int(length)
-        if close(weights, scaled_dot_product_attention(q, k, v)[1]):
-            return report(False, f"weights has no padding mask: the {n_pad} padded keys of the context get weight. "
-                                 f"Pass mask=helpers.padding_mask([{length}], {S})[0, 0], shape (1, S).")
+        if resembles(weights, scaled_dot_product_attention(q, k, v)[1]):
+            return report(False, f"weights has no padding mask: the {n_pad} padded keys of the context get weight.",
+                          "helpers.padding_mask builds the mask; one sentence's row of it, shape (1, S), broadcasts "
+                          "over the queries.")
         causal_variants = [causal_mask(T, S), np.tril(np.ones((T, S), dtype=bool))]
-        if any(close(weights, scaled_dot_product_attention(q, k, v, mask=mask & c)[1]) for c in causal_variants):
+        if any(resembles(weights, scaled_dot_product_attention(q, k, v, mask=mask & c)[1]) for c in causal_variants):
             return report(False, "weights uses a causal mask. In cross-attention every target token may read the "
                                  "whole source, which is known in advance: mask only the padding.")
-        if close(weights, softmax(np.where(mask, q @ k.T, -np.inf), axis=-1)):
-            return report(False, f"weights has no scale: divide the scores by sqrt(d_k) = {np.sqrt(q.shape[-1]):.4g} "
-                                 "(the helper does it for you).")
-        if close(weights, scaled_dot_product_attention(q, k, v, mask=~mask)[1]):
+        if resembles(weights, softmax(np.where(mask, q @ k.T, -np.inf), axis=-1)):
+            return report(False, f"weights has no scale: the scores must shrink by sqrt(d_k) = "
+                                 f"{np.sqrt(q.shape[-1]):.4g}.",
+                          "helpers.scaled_dot_product_attention applies the scale for you.")
+        if resembles(weights, scaled_dot_product_attention(q, k, v, mask=~mask)[1]):
             return report(False, "the padding mask is inverted: only the padded keys get weight. "
                                  "True = may attend, so the real tokens are True.")
         if rows_sum_problem(weights):
             return report(False, rows_sum_problem(weights))
-        return report(False, "weights has the right shape (T, S) but the wrong values: queries from x @ w_q, "
-                             "keys from context @ w_k, scaled, with the padding mask, softmax along axis=-1.")
+        return report(False, "weights has the right shape (T, S) but the wrong values: the queries come from x, the "
+                             "keys and values from the context.",
+                      "Scale the scores, mask the padding, and take the softmax over the keys.")
     if out is None:
         return report(False, "weights is right. Now compute out, the weighted average of the value rows.")
     out, problem = as_answer_array(out, "out")
     if problem:
         return report(False, problem)
     if out.shape != expected_out.shape:
-        return report(False, shape_mismatch("out", out.shape, expected_out.shape, "(T, d_v)", [
-            ((d_v, T), ONE_COLUMN_PER_QUERY),
-            ((T, k.shape[-1]), ": that is the width d_k of the keys. Average the values, context @ w_v, of width d_v"),
+        return shape_mismatch("out", out.shape, expected_out.shape, "(T, d_v)", [
+            ((d_v, T), ONE_COLUMN_PER_QUERY, "(T, S) combined with (S, d_v) gives (T, d_v)."),
+            ((T, k.shape[-1]), ": that is the width d_k of the keys; the output averages the values, of width d_v"),
             ((T, x.shape[-1]), ": that is the width D of x. The output has the width of the values, d_v"),
-        ]))
+        ])
     if close(out, expected_out):
         return report(True, f"Correct: weights (T, S) = {expected_w.shape} puts no weight on the padding, and "
                             f"out (T, d_v) = {expected_out.shape}: one row per target token, made of source values.")
-    if v.shape == k.shape and close(out, expected_w @ k):
-        return report(False, "out averages the keys: average the values, context @ w_v.")
-    return report(False, "weights is right but out is not: out = weights @ (context @ w_v), "
-                         f"(T, S) @ (S, d_v) -> {expected_out.shape}.")
+    if v.shape == k.shape and resembles(out, expected_w.value @ k):
+        return report(False, "out averages the keys; the output averages the values.")
+    return report(False, "weights is right but out is not: each output row averages the context's values, weighted "
+                         f"by that query's weights, -> {expected_out.shape}.", "The values are context @ w_v.")

@@ -1,17 +1,25 @@
 """Exercise checks on linear projections: outputs, weight layouts, parameter counts (chapter 1)."""
 
-import numbers
-
 import numpy as np
 
 from ..projections import linear
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, read_number, report,
+                       resembles, show)
 
 __all__ = ["check_linear_output", "check_row_layout_weight", "check_linear_param_count", "check_qkv_param_count", "check_null_vector"]
 
 
 # ---------------------------------------------------------------- projections
 
+def _linear_reference(x, w, b):
+    """helpers.linear(x, w, b) as a Reference (its value from the helper, its rounding error from the sums)."""
+    ref = given(x) @ given(w)
+    if b is not None:
+        ref = ref + given(b)
+    return ref.with_value(linear(x, w, b))
+
+
+@exercise_check
 def check_linear_output(y, x, w, b=None):
     """Check ``y = x @ w + b`` for a sequence of tokens ``x`` of shape (T, d_in).
 
@@ -34,38 +42,43 @@ def check_linear_output(y, x, w, b=None):
         return report(False, NOT_ATTEMPTED)
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)
-    expected = linear(x, w, b)
+    b = None if b is None else np.asarray(b, dtype=float)
+    expected = _linear_reference(x, w, b)
     y, problem = as_answer_array(y, "y")
     if problem:
         return report(False, problem)
     if y.shape != expected.shape:
-        hint = ""
-        if y.shape == expected.T.shape:
-            hint = (": you have one column per token. The course uses rows for tokens, "
-                    "so compute x @ W (not W.T @ x.T)")
+        message, hint = "", None
+        if y.shape == expected.value.T.shape:
+            message = ": you have one column per token, but the course keeps one row per token"
+            hint = "x has one row per token, and a matrix product keeps the rows of its left factor."
         elif y.shape == x.shape:
-            hint = ": that is the shape of x, so the projection was not applied (did you multiply by W?)"
+            message = ": that is the shape of x, so the projection was not applied"
+            hint = f"W maps each token's d_in = {x.shape[-1]} numbers to d_out = {w.shape[-1]} numbers."
         elif y.ndim == 1:
-            hint = ": you have a single vector; project every row of x at once with x @ W"
-        return report(False, f"y has shape {y.shape} but expected {expected.shape}{hint}.")
+            message = ": you have a single vector, but every token gets its own output row"
+            hint = "A matrix product projects all the rows of x at once."
+        return report(False, f"y has shape {y.shape} but expected {expected.shape}{message}.", hint)
     if close(y, expected):
         return report(True, f"Correct: y = x @ W + b has shape {expected.shape}, one row of d_out={expected.shape[-1]} numbers per token.")
     if b is not None:
-        b = np.asarray(b, dtype=float)
-        if close(y, x @ w):
-            return report(False, "y equals x @ W without the bias: add b (it broadcasts over the rows).")
-        if close(y, x @ w - b):
-            return report(False, "y equals x @ W - b: add the bias, don't subtract it.")
-        if close(y, x @ w + 2 * b):
-            return report(False, "y has the bias added twice: add b once.")
-    if x.shape[-1] == w.shape[1] and close(y, linear(x, w.T, b)):
-        return report(False, "y equals x @ W.T: W already has the course layout (d_in, d_out), so don't transpose it.")
-    diff = np.abs(y - expected)
+        if resembles(y, x @ w):
+            return report(False, "y equals x @ W without the bias.",
+                          "b holds one number per output; numpy adds it to every row.")
+        if resembles(y, x @ w - b):
+            return report(False, "y equals x @ W - b: the bias is added, not subtracted.")
+        if resembles(y, x @ w + 2 * b):
+            return report(False, "y has the bias added twice.")
+    if x.shape[-1] == w.shape[1] and resembles(y, linear(x, w.T, b)):
+        return report(False, "y equals x @ W.T: W already has the course layout (d_in, d_out), so it needs no transpose.")
+    diff = np.abs(y - expected.value)
     row = int(np.unravel_index(np.argmax(diff), diff.shape)[0])
     return report(False, f"y has the right shape {expected.shape} but wrong values: row {row} is off by up to "
-                          f"{diff[row].max():.3g}; row t should be x[t] @ W + b.")
+                         f"{diff[row].max():.3g}; each row should be its token projected by W, plus the bias.",
+                  "Row t is x[t] @ W + b.")
 
 
+@exercise_check
 def check_row_layout_weight(w, weight):
     """Check that ``w`` is a PyTorch-layout ``weight`` (d_out, d_in) converted to the course layout (d_in, d_out).
 
@@ -90,44 +103,36 @@ def check_row_layout_weight(w, weight):
         return report(False, NOT_ATTEMPTED)
     weight = np.asarray(weight, dtype=float)
     d_out, d_in = weight.shape
-    expected = weight.T
+    expected = given(weight.T)
     w, problem = as_answer_array(w, "W")
     if problem:
         return report(False, problem)
+    swap = "A transpose swaps the two axes; every number keeps its value."
     if close(w, expected):
         return report(True, f"Correct: W = weight.T has shape (d_in, d_out) = {expected.shape}, so y = x @ W.")
-    if w.shape == weight.shape and close(w, weight) and d_in != d_out:
-        return report(False, f"W has shape {w.shape}, the PyTorch layout (d_out, d_in): did you forget the transpose? "
-                              f"Expected (d_in, d_out) = {expected.shape}.")
-    if w.shape == weight.shape and close(w, weight):
+    if w.shape == weight.shape and resembles(w, weight) and d_in != d_out:
+        return report(False, f"W has shape {w.shape}, the PyTorch layout (d_out, d_in): it still needs converting to "
+                             f"the course layout (d_in, d_out) = {expected.shape}.", swap)
+    if w.shape == weight.shape and resembles(w, weight):
         return report(False, "W is still weight, unchanged: it is square, so no error would warn you, "
-                              "but x @ weight gives the wrong numbers. Transpose it (weight.T).")
-    if w.shape == expected.shape and close(w, weight.reshape(expected.shape)):
+                             "but x @ weight gives the wrong numbers. It needs the course layout (d_in, d_out).", swap)
+    if w.shape == expected.shape and resembles(w, weight.reshape(expected.shape)):
         return report(False, f"W has the right shape {expected.shape} but you reshaped instead of transposing: "
-                              "reshape keeps the order of the numbers in memory, so they land in the wrong places. Use weight.T.")
+                             "reshape keeps the order of the numbers in memory, so they land in the wrong places.", swap)
     if w.shape != expected.shape:
         return report(False, f"W has shape {w.shape} but expected (d_in, d_out) = {expected.shape}.")
-    return report(False, f"W has the right shape {expected.shape} but different numbers from weight.T: "
-                          "only transpose, don't change any values.")
+    return report(False, f"W has the right shape {expected.shape} but different numbers from weight: "
+                         "converting the layout moves the numbers, it does not change any of them.", swap)
 
 
 # ---------------------------------------------------------------- parameter counts
-
-def _count_problem(count, name):
-    if count is None:
-        return NOT_ATTEMPTED
-    if isinstance(count, bool) or not isinstance(count, numbers.Real):
-        return f"{name} should be a single number (an int), but it is a {type(count).__name__}."
-    if int(count) != count:
-        return f"{name} = {count} is not a whole number: parameters come in whole numbers."
-    return None
-
 
 def _linear_count(d_in, d_out, bias):
     """Weights d_in * d_out, plus d_out biases when there is a bias."""
     return d_in * d_out + (d_out if bias else 0)
 
 
+@exercise_check
 def check_linear_param_count(count, d_in, d_out, bias=True):
     """Check the number of parameters of one linear layer ``d_in -> d_out``.
 
@@ -146,25 +151,31 @@ def check_linear_param_count(count, d_in, d_out, bias=True):
 
     Used in Chapters 1 and 6.
     """
-    problem = _count_problem(count, "count")
+    if count is None:
+        return report(False, NOT_ATTEMPTED)
+    count, problem = read_number(count, "count", whole=True)
     if problem:
         return report(False, problem)
-    count = int(count)
     expected = _linear_count(d_in, d_out, bias)
     if count == expected:
         extra = f" + {d_out} (bias)" if bias else ""
         return report(True, f"Correct: {d_in} x {d_out} (weights){extra} = {expected:,} parameters.")
     if bias and count == d_in * d_out:
-        return report(False, f"{count:,} counts the weights only: add the bias, d_out = {d_out} more numbers.")
+        return report(False, f"{show(count)} counts the weights only: the bias adds numbers too.",
+                      "A layer has one bias per output.")
     if bias and count == d_in * d_out + d_in:
-        return report(False, f"{count:,} adds d_in biases, but there is one bias per output: add d_out = {d_out}.")
+        return report(False, f"{show(count)} adds d_in biases, but there is one bias per output.")
     if not bias and count == d_in * d_out + d_out:
-        return report(False, f"{count:,} includes a bias, but this layer has none: count only the weights.")
+        return report(False, f"{show(count)} includes a bias, but this layer has none: count only the weights.")
     if count in (d_in + d_out, d_in + d_out + d_out):
-        return report(False, f"{count:,} adds the sizes; the weight matrix has d_in x d_out entries, so multiply them.")
-    return report(False, f"{count:,} is not right: expected d_in * d_out{' + d_out' if bias else ''}.")
+        return report(False, f"{show(count)} adds the sizes, but the weight matrix has a number for every pair "
+                             "(input, output).")
+    return report(False, f"{show(count)} is not right: count the entries of the weight matrix"
+                         f"{' and of the bias' if bias else ''}.",
+                  f"The weight matrix has shape (d_in, d_out) = ({d_in}, {d_out}).")
 
 
+@exercise_check
 def check_qkv_param_count(count, d_model, bias=True):
     """Check the total number of parameters of q_proj, k_proj and v_proj, each ``d_model -> d_model``.
 
@@ -183,34 +194,45 @@ def check_qkv_param_count(count, d_model, bias=True):
 
     Used in Chapters 1 and 6.
     """
-    problem = _count_problem(count, "n_qkv")
+    if count is None:
+        return report(False, NOT_ATTEMPTED)
+    count, problem = read_number(count, "n_qkv", whole=True)
     if problem:
         return report(False, problem)
-    count = int(count)
     one = _linear_count(d_model, d_model, bias)
     expected = 3 * one
     if count == expected:
         return report(True, f"Correct: 3 x ({d_model} x {d_model}{f' + {d_model}' if bias else ''}) = {expected:,} parameters.")
     if count == one:
-        return report(False, f"{count:,} is one projection: q_proj, k_proj and v_proj are three, so multiply by 3.")
+        return report(False, f"{show(count)} is one projection: q_proj, k_proj and v_proj are three.")
     if bias and count == 3 * d_model * d_model:
-        return report(False, f"{count:,} counts the weights only: each of the three projections also has a bias of {d_model} numbers.")
+        return report(False, f"{show(count)} counts the weights only: each of the three projections also has a bias "
+                             f"of {d_model} numbers.")
     if bias and count == 3 * d_model * d_model + d_model:
-        return report(False, f"{count:,} has one bias, but each of the three projections has its own: 3 biases of {d_model}.")
+        return report(False, f"{show(count)} has one bias, but each of the three projections has its own.")
     if not bias and count == 3 * (d_model * d_model + d_model):
-        return report(False, f"{count:,} includes biases, but these projections have none: count only the weights.")
+        return report(False, f"{show(count)} includes biases, but these projections have none: count only the weights.")
     if count == 4 * one:
-        return report(False, f"{count:,} counts four projections: leave out the output projection o_proj, count q, k and v only.")
+        return report(False, f"{show(count)} counts four projections: the output projection o_proj is not one of "
+                             "q, k and v.")
     if count == 3 * d_model:
-        return report(False, f"{count:,} is 3 x d_model: each weight matrix has d_model x d_model entries, not d_model.")
-    return report(False, f"{count:,} is not right: each projection has d_model * d_model weights"
-                          f"{' + d_model biases' if bias else ''}, and there are three.")
+        return report(False, f"{show(count)} is 3 x d_model: a weight matrix holds a number for every pair "
+                             "(input, output), not one per output.")
+    return report(False, f"{show(count)} is not right: count each projection's weights"
+                         f"{' and bias' if bias else ''}, and there are three projections.",
+                  f"Each weight matrix is d_model x d_model = {d_model} x {d_model}.")
 
 
 # ---------------------------------------------------------------- rank and null space
 
+@exercise_check
 def check_null_vector(x, w):
     """Check that ``x`` is a nonzero input with ``x @ w == 0`` (a null-space direction of ``w``).
+
+    "Zero" is judged against the size of the terms: each entry of ``x @ w``
+    must be zero within the rounding of ``x``'s dtype, relative to
+    ``|x| @ |w|`` (the rule of :func:`close`), so ``[3e-10, -1e-10]`` counts as
+    nonzero and ``[1e300, 1e300]`` does not pass by overflowing.
 
     Parameters
     ----------
@@ -235,10 +257,15 @@ def check_null_vector(x, w):
         return report(False, problem)
     if x.shape != (d_in,):
         return report(False, f"x has shape {x.shape} but expected (d_in,) = ({d_in},): one input vector.")
-    size = float(np.linalg.norm(x))
-    if size < 1e-9:
+    if not np.any(x):
         return report(False, "x is all zeros: every W maps 0 to 0. Find a nonzero x.")
-    y = linear(x, w)
-    if np.linalg.norm(y) <= 1e-8 * size * max(1.0, float(np.linalg.norm(w))):
-        return report(True, f"Correct: x = {np.round(x, 4).tolist()} is not zero, yet x @ W = 0: W cannot tell x from 0.")
-    return report(False, f"x @ W = {np.round(y, 4).tolist()}, not zero: look for x whose dot product with every column of W is 0.")
+    unit = (x / np.max(np.abs(x))).astype(np.float64)  # same direction, largest entry 1: no overflow
+    y = linear(unit, w)
+    # x @ W must be zero within the rounding of x's dtype, relative to the size of its terms |x| @ |W|
+    zero = (given(unit) @ given(w)).with_value(np.zeros_like(y))
+    if close(y.astype(x.dtype), zero):
+        shown = "[" + ", ".join(f"{v:.4g}" for v in x.tolist()) + "]"
+        return report(True, f"Correct: x = {shown} is not zero, yet x @ W = 0: W cannot tell x from 0.")
+    return report(False, f"x @ W = [{', '.join(f'{v:.4g}' for v in linear(x.astype(np.float64), w).tolist())}], "
+                         "not zero: x must be perpendicular to every column of W.",
+                  "Write x @ W = 0 as one equation per column of W, set one entry of x to 1 and solve for the others.")

@@ -5,13 +5,12 @@ The expected answers come from the math helpers (:func:`helpers.linear`,
 a check and the book cannot disagree.
 """
 
-import numbers
-
 import numpy as np
 
 from ..attention import scaled_dot_product_attention, softmax
 from ..projections import linear
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given,
+                       read_number, report, resembles)
 
 __all__ = ["check_qkv_projections", "check_score_matrix", "check_attention_shapes", "check_soft_lookup"]
 
@@ -19,35 +18,38 @@ __all__ = ["check_qkv_projections", "check_score_matrix", "check_attention_shape
 # ---------------------------------------------------------------- Q, K and V
 
 def _projection_problem(name, answer, x, weights, own, shapes):
-    """What is wrong with one of Q, K, V (``own`` names the weight it should use), or None if right."""
-    expected = linear(x, weights[own])
+    """What is wrong with one of Q, K, V (``own`` names the weight it should use): ``(message, hint)``, or None."""
+    expected = (given(x) @ given(weights[own])).with_value(linear(x, weights[own]))
     a, problem = as_answer_array(answer, name)
     if problem:
-        return problem
+        return problem, None
     if close(a, expected):
         return None
     for other, w in weights.items():
-        if other != own and close(a, linear(x, w)):
-            return (f"{name} equals x @ {other}: the weights are swapped. "
-                    f"{name} = x @ {own}, the projection made for it.")
-    if a.shape == expected.T.shape and close(a, expected.T):
+        if other != own and resembles(a, linear(x, w)):
+            return (f"{name} equals x @ {other}: the weights are swapped; each of Q, K and V has a projection of "
+                    "its own.", f"{name} is made by {own}.")
+    if a.shape == expected.value.T.shape and resembles(a, expected.value.T):
         return (f"{name} has shape {a.shape}, one column per token: that is (x @ {own}).T. "
-                f"The course keeps tokens in rows, so {name} = x @ {own} has shape {expected.shape}.")
-    if a.shape == x.shape and close(a, x):
-        return f"{name} is x itself: multiply by {own} to project it."
+                f"The course keeps tokens in rows, so {name} has shape {expected.shape}."), None
+    if a.shape == x.shape and resembles(a, x):
+        return f"{name} is x itself: it was not projected.", f"{name} is x projected by {own}."
     if a.shape != expected.shape:
-        hint = ""
+        message = ""
         for other, shape in shapes.items():
             if other != own and a.shape == shape:
-                hint = f", the shape of x @ {other}: did you use {other}?"
+                message = f", the shape of x @ {other}: did you use {other}?"
                 break
-        return f"{name} has shape {a.shape} but expected (T, width of {own}) = {expected.shape}{hint}."
+        return f"{name} has shape {a.shape} but expected (T, width of {own}) = {expected.shape}{message}.", None
     w = weights[own]
-    if w.shape[0] == w.shape[1] and close(a, linear(x, w.T)):
-        return f"{name} equals x @ {own}.T: {own} is already in the course layout (D, d), so don't transpose it."
-    return f"{name} has the right shape {expected.shape} but wrong values: row t should be x[t] @ {own}."
+    if w.shape[0] == w.shape[1] and resembles(a, linear(x, w.T)):
+        return (f"{name} equals x @ {own}.T: {own} is already in the course layout (D, d), so it needs no "
+                "transpose."), None
+    return (f"{name} has the right shape {expected.shape} but wrong values: each row should be its token "
+            f"projected by {own}."), f"Row t of {name} is x[t] @ {own}."
 
 
+@exercise_check
 def check_qkv_projections(q, k, v, x, w_q, w_k, w_v):
     """Check the queries, keys and values of self-attention: ``Q = x @ w_q``, ``K = x @ w_k``, ``V = x @ w_v``.
 
@@ -82,7 +84,7 @@ def check_qkv_projections(q, k, v, x, w_q, w_k, w_v):
     for (name, answer), own in zip(answers.items(), weights):
         problem = _projection_problem(name, answer, x, weights, own, shapes)
         if problem:
-            return report(False, problem)
+            return report(False, *problem)
     t, d_k, d_v = x.shape[0], weights["W_q"].shape[1], weights["W_v"].shape[1]
     return report(True, f"Correct: three projections of the same x, Q and K of shape (T, d_k) = ({t}, {d_k}) "
                         f"and V of shape (T, d_v) = ({t}, {d_v}).")
@@ -90,6 +92,7 @@ def check_qkv_projections(q, k, v, x, w_q, w_k, w_v):
 
 # ---------------------------------------------------------------- the score matrix
 
+@exercise_check
 def check_score_matrix(scores, q, k):
     """Check the raw score matrix ``scores = q @ k.T`` (no scale, no softmax).
 
@@ -115,40 +118,43 @@ def check_score_matrix(scores, q, k):
         return report(False, NOT_ATTEMPTED)
     q = np.asarray(q, dtype=float)
     k = np.asarray(k, dtype=float)
-    expected = q @ k.T  # (T, d_k) @ (d_k, S) -> (T, S)
+    expected = given(q) @ given(k).T  # (T, d_k) @ (d_k, S) -> (T, S)
     t, s, d_k = q.shape[0], k.shape[0], q.shape[1]
     a, problem = as_answer_array(scores, "scores")
     if problem:
         return report(False, problem)
+    pairs = "A matrix product pairs each row of its left factor with each column of its right factor."
     if close(a, expected):
-        gap = float(np.max(np.abs(expected - expected.T))) if t == s else None
+        symmetric = t == s and close(expected.value.T, expected)
+        gap = float(np.max(np.abs(expected.value - expected.value.T))) if t == s else 0.0
         extra = (f" It is not symmetric: max |S - S.T| = {gap:.3g}, because W_q and W_k differ."
-                 if gap is not None and gap > 1e-9 else "")
+                 if t == s and not symmetric else "")
         return report(True, f"Correct: S = Q @ K.T has shape (T, S) = ({t}, {s}); S[i, j] is query i against key j.{extra}")
-    if a.shape == (d_k, d_k) and close(a, q.T @ k):
-        return report(False, f"scores has shape ({d_k}, {d_k}) = (d_k, d_k): that is Q.T @ K, which sums over tokens. "
-                              "Compare every query with every key instead: Q @ K.T, shape (T, S).")
-    if a.shape == expected.T.shape and close(a, expected.T):
+    if t == s and a.shape == (d_k, d_k) and resembles(a, q.T @ k):
+        return report(False, f"scores has shape ({d_k}, {d_k}) = (d_k, d_k): that is Q.T @ K, which sums over the "
+                             "tokens instead of comparing them. Each score compares one query with one key.", pairs)
+    if a.shape == expected.value.T.shape and resembles(a, expected.value.T):
         if t == s:
             return report(False, "scores equals K @ Q.T, the transpose of the answer: row i holds key i against every "
-                                  "query. With separate W_q and W_k that is a different matrix; compute Q @ K.T.")
-        return report(False, f"scores has shape {a.shape} = (S, T): that is K @ Q.T. Rows are queries: compute Q @ K.T, "
-                              f"shape ({t}, {s}).")
+                                 "query. With separate W_q and W_k that is a different matrix: the rows must be the "
+                                 "queries.", pairs)
+        return report(False, f"scores has shape {a.shape} = (S, T): that is K @ Q.T, one row per key. The rows must be "
+                             f"the queries and the columns the keys: shape ({t}, {s}).", pairs)
     if a.shape != expected.shape:
         return report(False, f"scores has shape {a.shape} but expected (T, S) = {expected.shape}: one row per query, "
-                              "one column per key.")
-    if close(a, expected / np.sqrt(d_k)):
+                             "one column per key.")
+    if resembles(a, expected.value / np.sqrt(d_k)):
         return report(False, f"scores is Q @ K.T / sqrt(d_k): this exercise asks for the raw scores, without the "
-                              f"1/sqrt({d_k}) scale (Chapter 4 explains the scale).")
-    if close(a, softmax(expected)) or close(a, softmax(expected / np.sqrt(d_k))):
-        return report(False, "scores has rows that sum to 1: you applied softmax, which gives weights. "
-                              "Return the raw scores Q @ K.T.")
-    if t == s and close(a, q @ q.T):
-        return report(False, "scores equals Q @ Q.T: compare the queries with the keys, Q @ K.T.")
-    diff = np.abs(a - expected)
+                             f"1/sqrt({d_k}) scale (Chapter 4 explains the scale).")
+    if resembles(a, softmax(expected.value)) or resembles(a, softmax(expected.value / np.sqrt(d_k))):
+        return report(False, "scores has rows that sum to 1: you applied softmax, which gives weights; this exercise "
+                             "asks for the raw scores.")
+    if t == s and resembles(a, q @ q.T):
+        return report(False, "scores equals Q @ Q.T: the queries are compared with themselves, not with the keys.")
+    diff = np.abs(a - expected.value)
     i, j = np.unravel_index(np.argmax(diff), diff.shape)
     return report(False, f"scores has the right shape {expected.shape} but wrong values: S[{i}, {j}] is off by "
-                          f"{diff[i, j]:.3g}; it should be the dot product of Q[{i}] and K[{j}].")
+                         f"{diff[i, j]:.3g}; it should be the dot product of Q[{i}] and K[{j}].")
 
 
 # ---------------------------------------------------------------- shapes
@@ -158,14 +164,19 @@ _SHAPE_NAMES = ("Q", "K", "V", "scores", "weights", "output")
 
 def _as_shape(value):
     """Return ``value`` as a tuple of ints, or None if it is not a shape."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
         return None
-    items = tuple(value)
-    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in items):
+    try:
+        items = tuple(value)
+    except Exception:  # e.g. a 0-d array, or an iterator that raises
         return None
-    return tuple(int(n) for n in items)
+    sizes = [read_number(n, "size", whole=True) for n in items]
+    if any(problem for _, problem in sizes):
+        return None
+    return tuple(n for n, _ in sizes)
 
 
+@exercise_check
 def check_attention_shapes(shapes, T, S, D, d_k, d_v):
     """Check a filled-in shape table for attention with T queries and S keys (S = T in self-attention).
 
@@ -203,7 +214,7 @@ def check_attention_shapes(shapes, T, S, D, d_k, d_v):
            "scores": "one row per query, one column per key",
            "weights": "softmax keeps the shape of the scores",
            "output": "each output is a weighted average of values, so it is d_v wide, one row per query"}
-    missing = [name for name in _SHAPE_NAMES if name not in shapes or shapes[name] is None]
+    missing = [name for name in _SHAPE_NAMES if shapes.get(name) is None]
     if len(missing) == len(_SHAPE_NAMES):
         return report(False, NOT_ATTEMPTED)
     if missing:
@@ -213,7 +224,7 @@ def check_attention_shapes(shapes, T, S, D, d_k, d_v):
         given = _as_shape(shapes[name])
         if given is None:
             return report(False, f"{name} should be a tuple of whole numbers such as {expected[name]}, "
-                                  f"but it is {shapes[name]!r}.")
+                                 f"but it is {brief(shapes[name])}.")
         if given == expected[name]:
             continue
         spelled = ", ".join("/".join(n for n, s in sizes.items() if s == size) or str(size) for size in given)
@@ -226,6 +237,7 @@ def check_attention_shapes(shapes, T, S, D, d_k, d_v):
 
 # ---------------------------------------------------------------- a soft lookup
 
+@exercise_check
 def check_soft_lookup(out, q, k, v):
     """Check one soft dictionary lookup without a scale: ``softmax(k @ q) @ v``.
 
@@ -254,41 +266,44 @@ def check_soft_lookup(out, q, k, v):
     q = np.asarray(q, dtype=float)
     k = np.asarray(k, dtype=float)
     v = np.asarray(v, dtype=float)
-    expected, weights = scaled_dot_product_attention(q[None, :], k, v, scale=1.0)
-    expected, weights = expected[0], weights[0]  # (d_v,), (S,)
+    expected, weights = attention(q[None, :], k, v, scale=1.0)
+    expected, weights = expected[0], weights.value[0]  # (d_v,), (S,)
     a, problem = as_answer_array(out, "out")
     if problem:
         return report(False, problem)
     d_v, n_keys = v.shape[1], k.shape[0]
     if a.shape == (1, d_v):
         a = a[0]  # a (1, d_v) row is the same answer
+    average = "The output is the average of the rows of V, each weighted by its key's weight."
     if close(a, expected):
         top = int(np.argmax(weights))
         return report(True, f"Correct: the weights sum to 1 (key {top} gets the most, {weights[top]:.2f}), "
                             f"and out is the weighted average of the {n_keys} values, shape ({d_v},).")
     if a.shape == (n_keys,) and n_keys != d_v:
-        if close(a, weights):
-            return report(False, f"out holds the {n_keys} weights: now average the values with them, weights @ V.")
-        return report(False, f"out has shape ({n_keys},), one number per key: the output is a value-sized vector, "
-                              f"shape ({d_v},) = weights @ V.")
+        if resembles(a, weights):
+            return report(False, f"out holds the {n_keys} weights: the output is the average of the values, "
+                                 "weighted by them.", average)
+        return report(False, f"out has shape ({n_keys},), one number per key: the output is one value-sized "
+                             f"vector, shape ({d_v},).", average)
     if a.shape != expected.shape:
         return report(False, f"out has shape {a.shape} but expected (d_v,) = ({d_v},): "
-                              "one weighted average of the value rows.")
+                             "one weighted average of the value rows.")
     scores = k @ q  # (S,)
-    if close(a, scores @ v):
-        return report(False, "out equals scores @ V: the raw scores are not weights. Apply softmax first, "
-                              "so the weights are positive and sum to 1.")
-    if close(a, np.exp(scores) @ v):
-        return report(False, "out equals exp(scores) @ V: the weights do not sum to 1. "
-                              "Divide by their sum (that is softmax).")
-    if close(a, v[int(np.argmax(scores))]):
-        return report(False, "out is the value of the best key alone: that is a hard lookup. "
-                              "A soft lookup averages every value, weighted by softmax(K @ q).")
-    if close(a, softmax(scores / np.sqrt(k.shape[1])) @ v):
-        return report(False, "out uses the 1/sqrt(d_k) scale: this exercise asks for plain softmax(K @ q), "
-                              "without a scale.")
-    if close(a, v.mean(axis=0)):
-        return report(False, "out is the plain mean of the values: the query was ignored. "
-                              "Weight each value by softmax(K @ q).")
-    return report(False, f"out has the right shape ({d_v},) but wrong values: expected {np.round(expected, 3).tolist()}, "
-                          "softmax(K @ q) @ V.")
+    if resembles(a, scores @ v):
+        return report(False, "out equals scores @ V: the raw scores are not weights, which are positive and "
+                             "sum to 1.", "Softmax turns scores into weights.")
+    if resembles(a, np.exp(scores) @ v):
+        return report(False, "out equals exp(scores) @ V: the weights do not sum to 1.",
+                      "Softmax divides each exp by the sum of all of them.")
+    if resembles(a, v[int(np.argmax(scores))]):
+        return report(False, "out is the value of the best key alone: that is a hard lookup. A soft lookup "
+                             "averages every value, weighted by the softmax of the scores.")
+    if resembles(a, softmax(scores / np.sqrt(k.shape[1])) @ v):
+        return report(False, "out uses the 1/sqrt(d_k) scale: this exercise asks for the softmax of the raw "
+                             "scores, without a scale.")
+    if resembles(a, v.mean(axis=0)):
+        return report(False, "out is the plain mean of the values: the query was ignored. The weights come from "
+                             "comparing the query with each key.")
+    return report(False, f"out has the right shape ({d_v},) but wrong values (off by up to "
+                         f"{np.max(np.abs(a - expected.value)):.3g}): it should average the values, weighted by the "
+                         "softmax of the scores.", "The scores are the dot products K @ q, one per key.")

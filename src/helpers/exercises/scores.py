@@ -1,17 +1,17 @@
 """Exercise checks on dot products, score matrices and softmax (chapter 2)."""
 
-import numbers
-
 import numpy as np
 
 from ..attention import softmax
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, distinct, exercise_check, given, read_number, report,
+                       resembles)
 
 __all__ = ["check_self_scores", "check_stable_softmax", "check_top_key", "check_temperature"]
 
 
 # ---------------------------------------------------------------- the score matrix
 
+@exercise_check
 def check_self_scores(scores, x):
     """Check the all-pairs score matrix of a sequence with itself, ``x @ x.T``.
 
@@ -38,44 +38,50 @@ def check_self_scores(scores, x):
     if scores is None:
         return report(False, NOT_ATTEMPTED)
     x = np.asarray(x, dtype=float)
-    expected = x @ x.T
+    expected = given(x) @ given(x).T
     s, problem = as_answer_array(scores, "scores")
     if problem:
         return report(False, problem)
     t, d = x.shape
+    pairs = "A matrix product pairs each row of its left factor with each column of its right factor."
     if s.shape != expected.shape:
-        hint = ""
-        if s.shape == (d, d) and close(s, x.T @ x):
-            hint = (f": that is x.T @ x, which compares the d={d} feature columns with each other, "
-                    "not the tokens. Tokens are rows, so compute x @ x.T")
-        elif s.shape == x.shape and close(s, x * x):
-            hint = (": that is x * x, an element-by-element product. "
-                    "A dot product also sums over the features; use the matrix product x @ x.T")
+        message, hint = "", None
+        if s.shape == (d, d) and resembles(s, x.T @ x):
+            message = (f": that is x.T @ x, which compares the d={d} feature columns with each other, "
+                       "not the tokens (the rows of x)")
+            hint = pairs
+        elif s.shape == x.shape and resembles(s, x * x):
+            message = ": that is x * x, an element-by-element product; a dot product also sums over the features"
+            hint = "A matrix product multiplies and sums in one step."
         elif s.shape == x.shape:
-            hint = f": that is the shape of x, one row of d={d} features per token; each score is one number"
-        elif s.shape == (t,) and close(s, np.sum(x * x, axis=-1)):
-            hint = (": that is only the diagonal, each token with itself. "
-                    f"The score matrix holds every pair (i, j), so it has shape ({t}, {t})")
+            message = f": that is the shape of x, one row of d={d} features per token; each score is one number"
+            hint = "There is one score for each pair of tokens (i, j)."
+        elif s.shape == (t,) and resembles(s, np.sum(x * x, axis=-1)):
+            message = (": that is only the diagonal, each token with itself. "
+                       f"The score matrix holds every pair (i, j), so it has shape ({t}, {t})")
         elif s.ndim <= 1:
-            hint = ": that is a single token's scores at most. Compute all pairs at once with x @ x.T"
-        return report(False, f"scores has shape {s.shape} but expected ({t}, {t}){hint}.")
+            message = ": that is a single token's scores at most, but the matrix holds every pair of tokens"
+            hint = pairs
+        return report(False, f"scores has shape {s.shape} but expected ({t}, {t}){message}.", hint)
     if close(s, expected):
         return report(True, f"Correct: x @ x.T has shape ({t}, {t}); entry [i, j] is the dot product of token i "
                             "with token j, and it is symmetric: x_i . x_j = x_j . x_i.")
-    if close(s, softmax(expected)):
+    if resembles(s, softmax(expected.value)):
         return report(False, "these are already softmax weights (each row sums to 1). The score matrix is the raw "
-                              "dot products, before softmax: x @ x.T.")
-    if close(s, expected / np.sqrt(d)):
+                             "dot products, before softmax.")
+    if resembles(s, expected.value / np.sqrt(d)):
         return report(False, "scores equals x @ x.T / sqrt(d): the 1/sqrt(d) scaling comes in Chapter 4. "
-                              "Here we want the raw dot products.")
-    diff = np.abs(s - expected)
+                             "Here we want the raw dot products.")
+    diff = np.abs(s - expected.value)
     i, j = (int(a) for a in np.unravel_index(np.argmax(diff), diff.shape))
-    return report(False, f"scores has the right shape {expected.shape} but wrong values: entry [{i}, {j}] is {s[i, j]:.4g}, "
-                          f"but the dot product of row {i} with row {j} is {expected[i, j]:.4g}.")
+    got, want = distinct(s[i, j], expected.value[i, j])
+    return report(False, f"scores has the right shape {expected.shape} but wrong values: entry [{i}, {j}] is {got}, "
+                         f"but the dot product of row {i} with row {j} is {want}.", pairs)
 
 
 # ---------------------------------------------------------------- softmax
 
+@exercise_check
 def check_stable_softmax(weights, scores):
     """Check a softmax over the last axis (each row sums to 1) that survives large scores.
 
@@ -99,61 +105,71 @@ def check_stable_softmax(weights, scores):
     if weights is None:
         return report(False, NOT_ATTEMPTED)
     s = np.asarray(scores, dtype=float)
-    expected = softmax(s, axis=-1)
+    expected = given(s).softmax(axis=-1)
     w, problem = as_answer_array(weights, "weights", finite=False)
     if problem:
         return report(False, problem)
+    keep = "A sum along an axis drops that axis; with keepdims=True it stays, as size 1, and broadcasts."
     if w.shape != s.shape:
-        hint = ""
+        message, hint = "", None
         if w.ndim == s.ndim - 1:
-            hint = ": one number per row. Keep every entry; only the row sums should be 1 (use keepdims=True when you sum)"
+            message = ": one number per row. Every entry keeps its own weight; only the row sums should be 1"
+            hint = keep
         elif w.shape == s.T.shape:
-            hint = ": the answer is transposed; keep one row per query"
-        return report(False, f"weights has shape {w.shape} but expected {s.shape}, the shape of the scores{hint}.")
+            message = ": the answer is transposed; keep one row per query"
+        return report(False, f"weights has shape {w.shape} but expected {s.shape}, the shape of the scores{message}.",
+                      hint)
+    shift = "Shift each row so that its largest score becomes 0, then take exp."
     nan = np.isnan(w)
     if nan.any():
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            naive = np.exp(s) / np.sum(np.exp(s), axis=-1, keepdims=True)
-            shifted = np.exp(s - s.max()) / np.sum(np.exp(s - s.max()), axis=-1, keepdims=True)
+        naive = np.exp(s) / np.sum(np.exp(s), axis=-1, keepdims=True)
+        shifted = np.exp(s - s.max()) / np.sum(np.exp(s - s.max()), axis=-1, keepdims=True)
         rows = sorted({int(r) for r in np.nonzero(nan)[0]})
         if np.array_equal(nan, np.isnan(naive)):
-            return report(False, f"weights contains NaN in row(s) {rows}: exp overflowed there (exp(1000) = inf, and inf / inf = NaN). "
-                                  "Subtract each row's maximum before exp: s - s.max(axis=-1, keepdims=True).")
+            return report(False, f"weights contains NaN in row(s) {rows}: exp overflowed there (exp(1000) = inf, and "
+                                 "inf / inf = NaN). Adding the same constant to a whole row does not change its "
+                                 "softmax, and a shift can keep every exp small.", shift)
         if np.array_equal(nan, np.isnan(shifted)):
-            return report(False, f"weights contains NaN in row(s) {rows}: you subtracted the maximum of the whole matrix, so every exp "
-                                  "in those rows underflowed to 0 and 0 / 0 = NaN. Subtract each row's own maximum: "
-                                  "s.max(axis=-1, keepdims=True).")
+            return report(False, f"weights contains NaN in row(s) {rows}: you subtracted the maximum of the whole "
+                                 "matrix, so every exp in those rows underflowed to 0 and 0 / 0 = NaN. Each row needs "
+                                 "its own shift.", "A max along the last axis, with keepdims=True, gives one "
+                                                   "maximum per row, as a column that broadcasts.")
         return report(False, f"weights contains NaN in row(s) {rows}: softmax of finite scores never gives NaN "
-                              "if you subtract each row's maximum first.")
+                             "if each row is shifted by its maximum first.", shift)
     if not np.all(np.isfinite(w)):
-        return report(False, "weights contains inf: exp overflowed. Subtract each row's maximum before exp.")
+        return report(False, "weights contains inf: exp overflowed. Adding the same constant to a whole row does "
+                             "not change its softmax.", shift)
     if close(w, expected):
-        first = np.array2string(np.round(expected[0], 4), separator=", ")
+        first = np.array2string(np.round(expected.value[0], 4), separator=", ")
         return report(True, f"Correct: every row sums to 1 and nothing overflowed; row 0 is {first}.")
     if (w < 0).any():
-        return report(False, "weights has negative entries, but weights are exponentials divided by a positive sum. "
-                              "Did you forget np.exp?")
-    if s.ndim == 2 and close(w, softmax(s, axis=0)):
-        return report(False, "each column sums to 1, not each row: you normalised along axis=0. "
-                              "Each query's row of scores becomes its weights, so use axis=-1.")
-    if close(w, softmax(s.reshape(-1)).reshape(s.shape)):
-        return report(False, "the whole matrix sums to 1, not each row: sum along the last axis only "
-                              "(axis=-1, keepdims=True).")
-    unnormalised = np.exp(s - s.max(axis=-1, keepdims=True))
-    if close(w, unnormalised):
-        return report(False, "these are exp(s - max) before the division: divide each row by its sum so that it sums to 1.")
+        return report(False, "weights has negative entries, but weights are exponentials divided by a positive sum.",
+                      "exp turns every score, even a negative one, into a positive number.")
+    if s.ndim == 2 and resembles(w, softmax(s, axis=0)):
+        return report(False, "each column sums to 1, not each row: you normalised along the wrong axis. "
+                             "Each query's row of scores becomes its weights.",
+                      "A row's entries lie along the last axis.")
+    if resembles(w, softmax(s.reshape(-1)).reshape(s.shape)):
+        return report(False, "the whole matrix sums to 1, not each row: each row must be normalised by its own sum.",
+                      keep)
+    if resembles(w, np.exp(s - s.max(axis=-1, keepdims=True))):
+        return report(False, "these are exp(s - max) before the division: each row must still be normalised to "
+                             "sum to 1.")
     row_sums = w.sum(axis=-1)
-    if not np.allclose(row_sums, 1.0):
+    if not resembles(row_sums, np.ones_like(row_sums)):
         bad = int(np.argmax(np.abs(row_sums - 1.0)))
-        return report(False, f"row {bad} sums to {row_sums[bad]:.4g}, not 1: divide exp(s - max) by its sum along axis=-1.")
-    diff = np.abs(w - expected)
+        got, _ = distinct(row_sums[bad], 1.0)
+        return report(False, f"row {bad} sums to {got}, not 1: each row must be normalised by its own sum.", keep)
+    diff = np.abs(w - expected.value)
     row = int(np.unravel_index(np.argmax(diff), diff.shape)[0])
-    return report(False, f"every row sums to 1, but row {row} is off by up to {diff[row].max():.3g}: "
-                          "the weights should be exp(s_j - m) / sum_i exp(s_i - m), with m the row's maximum.")
+    return report(False, f"every row sums to 1, but row {row} is off by up to {diff[row].max():.3g}: the weights "
+                         "should be the softmax of each row of scores.",
+                  "w_j = exp(s_j - m) / sum_i exp(s_i - m), with m the row's maximum.")
 
 
 # ---------------------------------------------------------------- which key wins
 
+@exercise_check
 def check_top_key(answer, query, keys, labels=None):
     """Check which key a query attends to most: the key with the largest dot product ``query . key``.
 
@@ -185,39 +201,43 @@ def check_top_key(answer, query, keys, labels=None):
     k = np.asarray(keys, dtype=float)
     labels = [f"k{j}" for j in range(len(k))] if labels is None else [str(name) for name in labels]
     if isinstance(answer, str):
-        if answer not in labels:
+        if answer.strip() not in labels:
             return report(False, f"{answer!r} is not one of the keys {labels}: answer with a name or an index.")
-        chosen = labels.index(answer)
-    elif isinstance(answer, numbers.Integral) and not isinstance(answer, bool):
-        chosen = int(answer)
-        if not 0 <= chosen < len(k):
-            return report(False, f"index {chosen} is out of range: there are {len(k)} keys, indices 0 to {len(k) - 1}.")
+        chosen = labels.index(answer.strip())
     else:
-        return report(False, f"answer with one key, as an index (an int) or a name from {labels}, "
-                              f"not a {type(answer).__name__}.")
-    scores = k @ q
-    weights = softmax(scores)
-    best = int(np.argmax(scores))
-    name, best_name = labels[chosen], labels[best]
-    if chosen == best:
-        return report(True, f"Correct: {name} has the largest score, q . {name} = {scores[best]:.4g}, so it gets the largest "
-                            f"weight ({weights[best]:.3f}); softmax keeps the order of the scores.")
-    cosines = scores / (np.linalg.norm(k, axis=-1) * np.linalg.norm(q))
+        chosen, problem = read_number(answer, "answer", whole=True)
+        if problem:
+            return report(False, f"{problem} Answer with one key, as an index or a name from {labels}.")
+        if chosen >= len(k):
+            return report(False, f"index {chosen} is out of range: there are {len(k)} keys, indices 0 to {len(k) - 1}.")
+    scores = given(k) @ given(q)
+    s = scores.value
+    weights = softmax(s)
+    best = int(np.argmax(s))
+    name = labels[chosen]
+    # a key whose score ties the best one within float32 rounding wins too: a float32 computation could pick it
+    if chosen == best or s[best] - s[chosen] <= np.finfo(np.float32).eps * (scores.err[best] + scores.err[chosen]):
+        return report(True, f"Correct: {name} has the largest score, q . {name} = {s[chosen]:.4g}, so it gets the "
+                            f"largest weight ({weights[chosen]:.3f}); softmax keeps the order of the scores.")
+    cosines = s / (np.linalg.norm(k, axis=-1) * np.linalg.norm(q))
     distances = np.linalg.norm(k - q, axis=-1)
-    why = f"{best_name} has the larger score {scores[best]:.4g}"
+    compare = "Compare the scores q . k of all the keys: softmax keeps their order."
     if chosen == int(np.argmax(cosines)):
-        return report(False, f"{name} points most nearly the same way as q (largest cos θ), but the score is |q| |k| cos θ "
-                              f"and also grows with the key's length: q . {name} = {scores[chosen]:.4g}, while {why}.")
+        return report(False, f"{name} points most nearly the same way as q (largest cos θ), but the score is "
+                             f"|q| |k| cos θ and also grows with the key's length: q . {name} = {s[chosen]:.4g} is "
+                             "not the largest score.", compare)
     if chosen == int(np.argmin(distances)):
         return report(False, f"{name} is the key nearest to q, but the score is the dot product, not the distance: "
-                              f"q . {name} = {scores[chosen]:.4g}, while {why}.")
-    if chosen == int(np.argmin(scores)):
-        return report(False, f"{name} has the smallest score ({scores[chosen]:.4g}), so it gets the least weight; {why}.")
-    return report(False, f"q . {name} = {scores[chosen]:.4g}, but {why}.")
+                             f"q . {name} = {s[chosen]:.4g} is not the largest score.", compare)
+    if chosen == int(np.argmin(s)):
+        return report(False, f"{name} has the smallest score ({s[chosen]:.4g}), so it gets the least weight; "
+                             "attention goes most to the largest score.", compare)
+    return report(False, f"q . {name} = {s[chosen]:.4g}, but another key has a larger score.", compare)
 
 
 # ---------------------------------------------------------------- temperature
 
+@exercise_check
 def check_temperature(tau, scores, low=0.9, high=0.95):
     """Check a temperature ``tau`` at which the largest weight of ``softmax(scores / tau)`` lies in [low, high].
 
@@ -240,25 +260,25 @@ def check_temperature(tau, scores, low=0.9, high=0.95):
     """
     if tau is None:
         return report(False, NOT_ATTEMPTED)
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
-        if isinstance(tau, np.ndarray) and tau.size == 1 and tau.dtype.kind in "iuf":
-            tau = tau.item()
-        else:
-            return report(False, f"tau should be a single number, but it is a {type(tau).__name__}.")
-    tau = float(tau)
-    if not np.isfinite(tau):
-        return report(False, f"tau = {tau} is not a finite number: pick a positive temperature.")
+    tau, problem = read_number(tau, "tau")
+    if problem:
+        return report(False, problem)
     if tau == 0:
         return report(False, "tau = 0 divides by zero: the limit is one-hot, but pick a small positive number instead.")
     s = np.asarray(scores, dtype=float)
-    weights = softmax(s / tau)
-    top = float(weights.max())
+    weights = (given(s) / given(float(tau))).softmax()
+    top_at = int(np.argmax(weights.value))
+    top = float(weights.value[top_at])
     if tau < 0:
-        return report(False, f"tau = {tau:g} is negative, which flips the order: the smallest score now gets the most weight "
-                              f"(index {int(np.argmax(weights))}). A temperature is positive.")
-    where = f"at tau = {tau:g} the largest weight is {top:.4f}"
-    if low <= top <= high:
-        return report(True, f"Correct: {where}, between {low} and {high}.")
+        return report(False, f"tau = {tau:g} is negative, which flips the order: the smallest score now gets the most "
+                             f"weight (index {top_at}). A temperature is positive.")
+    # the edges of the range move by the rounding of tau's own dtype, as for any answer
+    slack = np.finfo(np.asarray(tau).dtype if not isinstance(tau, int) else np.float64).eps * weights.err[top_at]
+    if low - slack <= top <= high + slack:
+        return report(True, f"Correct: at tau = {tau:g} the largest weight is {top:.4f}, between {low} and {high}.")
+    edge = low if top < low else high
+    shown, _ = distinct(top, edge)
+    where = f"at tau = {tau:g} the largest weight is {shown}"
     if top < low:
         return report(False, f"{where}, below {low}: the weights are too flat. Lower tau (a smaller temperature sharpens).")
     return report(False, f"{where}, above {high}: too close to one-hot. Raise tau a little (a larger temperature flattens).")

@@ -7,13 +7,12 @@ a check and the book cannot disagree. Each check recognises the usual slips
 adjacent RoPE pairs instead of rotate-half, ...) and names them.
 """
 
-import numbers
-
 import numpy as np
 
 from ..heads import repeat_kv
 from ..rope import apply_rope
-from ._verdict import NOT_ATTEMPTED, as_answer_array, close, report
+from ._verdict import (NOT_ATTEMPTED, Reference, as_answer_array, close, exactly, exercise_check, given,
+                       number_matches, read_number, report, resembles, show)
 
 __all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"]
 
@@ -27,6 +26,7 @@ def _groups(num_heads, num_kv_heads):
 
 # ---------------------------------------------------------------- which kv head does a query head use
 
+@exercise_check
 def check_kv_head_map(answer, num_heads, num_kv_heads):
     """Check the list "query head h uses kv head answer[h]" of grouped-query attention.
 
@@ -59,30 +59,31 @@ def check_kv_head_map(answer, num_heads, num_kv_heads):
     if a.ndim != 1:
         return report(False, f"answer has shape {a.shape}: give a flat list of {h} numbers, one per query head.")
     if len(a) != h:
-        hint = " (that is one per kv head; list one per query head)" if len(a) == h_kv else ""
-        return report(False, f"answer has {len(a)} entries but there are H = {h} query heads{hint}.")
-    heads = np.arange(h)
-    if not np.array_equal(heads // h_kv, expected) and (
-            np.array_equal(a, heads // h_kv) or np.array_equal(a, np.minimum(heads // h_kv, h_kv - 1))):
-        return report(False, f"{a.astype(int).tolist()} divides h by H_kv = {h_kv}. Divide by the group size "
-                              f"H // H_kv = {n_rep}, the number of query heads per kv head.")
-    if np.any(a != np.round(a)) or a.min() < 0 or a.max() > h_kv - 1:
-        return report(False, f"every entry must be a kv-head index 0 .. {h_kv - 1}, but the answer holds "
-                              f"{sorted(set(int(v) if v == round(v) else v for v in a.tolist()))}.")
+        message = " (that is one per kv head; list one per query head)" if len(a) == h_kv else ""
+        return report(False, f"answer has {len(a)} entries but there are H = {h} query heads{message}.")
+    blocks = f"Each kv head serves a block of {n_rep} neighbouring query heads."
     if np.array_equal(a, expected):
         return report(True, f"Correct: {expected.tolist()}. Query head h uses kv head h // (H // H_kv) = h // {n_rep}: "
-                             f"each kv head serves a block of {n_rep} neighbouring query heads.")
+                            f"each kv head serves a block of {n_rep} neighbouring query heads.")
+    heads = np.arange(h)
+    if np.array_equal(a, heads // h_kv) or np.array_equal(a, np.minimum(heads // h_kv, h_kv - 1)):
+        return report(False, f"{a.astype(int).tolist()} divides h by H_kv = {h_kv}, the number of kv heads, but "
+                             f"the query heads come in groups of H // H_kv = {n_rep}.", blocks)
+    if np.any(a != np.round(a)) or a.min() < 0 or a.max() > h_kv - 1:
+        return report(False, f"every entry must be a kv-head index 0 .. {h_kv - 1}, but the answer holds "
+                             f"{sorted(set(int(v) if v == round(v) else v for v in a.tolist()))}.")
     if np.array_equal(a, heads % h_kv):
         return report(False, f"{a.astype(int).tolist()} cycles through the kv heads (h % H_kv, like np.tile). "
-                              f"Llama's repeat_kv repeats each kv head {n_rep} times in a row instead, so neighbouring "
-                              "query heads share a kv head.")
+                             f"Llama's repeat_kv repeats each kv head {n_rep} times in a row instead, so neighbouring "
+                             "query heads share a kv head.")
     wrong = int(np.flatnonzero(a != expected)[0])
     return report(False, f"query head {wrong} should use kv head {expected[wrong]}, not {int(a[wrong])}: "
-                          f"the heads come in {h_kv} groups of {n_rep} neighbours.")
+                         f"the heads come in {h_kv} groups of {n_rep} neighbours.", blocks)
 
 
 # ---------------------------------------------------------------- KV-cache memory
 
+@exercise_check
 def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_per_number=2, num_heads=None):
     """Check the memory of a KV cache: ``2 * layers * H_kv * d * T * bytes_per_number`` bytes.
 
@@ -113,13 +114,15 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
     """
     if nbytes is None:
         return report(False, NOT_ATTEMPTED)
-    if isinstance(nbytes, bool) or not isinstance(nbytes, numbers.Real):
-        return report(False, f"kv_bytes should be a single number, but it is a {type(nbytes).__name__}.")
-    if not np.isfinite(nbytes):
-        return report(False, f"kv_bytes is {nbytes}: give a finite number.")
+    nbytes, problem = read_number(nbytes, "kv_bytes")
+    if problem:
+        return report(False, problem)
     L, h_kv, d, t, b = int(num_layers), int(num_kv_heads), int(head_dim), int(T), bytes_per_number
     expected = 2 * L * h_kv * d * t * b
-    same = lambda x: bool(np.isclose(float(nbytes), x, rtol=1e-9, atol=0.5))
+
+    def same(x):  # six products, each rounded once in a float computation
+        return number_matches(nbytes, x, 7 * abs(x))
+
     if same(expected):
         return report(True, f"Correct: 2 x {L} x {h_kv} x {d} x {t} x {b} = {expected:,} bytes "
                              f"({expected / 2**30:.3g} GiB): keys and values, every layer, every kv head.")
@@ -146,9 +149,9 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
         slips.append((expected * 2 // b, f"uses 2 bytes per number (float16); these numbers take {b} bytes each"))
     for value, why in slips:
         if same(value):
-            return report(False, f"{nbytes:,} {why}.")
-    return report(False, f"{nbytes:,} is not right: the cache holds 2 (K and V) x layers x H_kv x d numbers per token, "
-                          f"for T = {t} tokens, at {b} bytes each.")
+            return report(False, f"{show(nbytes)} {why}.")
+    return report(False, f"{show(nbytes)} is not right: the cache holds a key and a value of every kv head, in every "
+                         f"layer, for each of the T = {t} tokens, at {b} bytes per number.")
 
 
 # ---------------------------------------------------------------- RoPE by hand
@@ -172,6 +175,7 @@ def _rope_freq(x, position, base, exponent):
     return x * cos + np.concatenate([-x[half:], x[:half]]) * sin
 
 
+@exercise_check
 def check_rope_vector(rotated, x, position, base=10000.0):
     """Check RoPE applied by hand to one vector ``x`` of width d at ``position``.
 
@@ -199,42 +203,53 @@ def check_rope_vector(rotated, x, position, base=10000.0):
         return report(False, NOT_ATTEMPTED)
     x = np.asarray(x, dtype=float)
     m = int(position)
-    expected = apply_rope(x[None], [m], base)[0]
+    expected = _rope_reference(x, m, base).with_value(apply_rope(x[None], [m], base)[0])
     a, problem = as_answer_array(rotated, "rotated")
     if problem:
         return report(False, problem)
     if a.shape != expected.shape:
         return report(False, f"rotated has shape {a.shape} but expected {expected.shape}, the shape of x: RoPE "
-                              "rotates the numbers of x, it does not add or remove any.")
+                             "rotates the numbers of x, it does not add or remove any.")
+    formula = "New x_i = x_i cos - x_(i+d/2) sin and new x_(i+d/2) = x_(i+d/2) cos + x_i sin."
     if close(a, expected):
         return report(True, f"Correct: pair i (elements i and i + {x.size // 2}) is turned by the angle "
-                             f"{m} x {base:g}^(-2i/{x.size}); the length stays {np.linalg.norm(x):.4f}.")
-    if close(a, x):
+                            f"{m} x {base:g}^(-2i/{x.size}); the length stays {np.linalg.norm(x):.4f}.")
+    if resembles(a, x):
         return report(False, f"rotated equals x: nothing was rotated. At position {m} pair i turns by "
-                              f"{m} x base^(-2i/d).")
-    if close(a, _rope_interleaved(x, m, base)):
+                             f"{m} x base^(-2i/d).")
+    if resembles(a, _rope_interleaved(x, m, base)):
         return report(False, "you rotated adjacent pairs (0, 1), (2, 3), ... That is llama.cpp's layout; Llama and "
-                              f"helpers.apply_rope pair element i with element i + d/2 = i + {x.size // 2} (rotate half).")
-    if close(a, apply_rope(x[None], [-m], base)[0]):
-        return report(False, "you rotated the other way (the sign of the sine terms is flipped): the first half "
-                              "gets x1 cos - x2 sin, the second half x2 cos + x1 sin.")
-    if close(a, _rope_freq(x, m, base, lambda i: i)):
-        return report(False, "your angles use base^(-i/d); RoPE uses base^(-2i/d) for pair i (the exponents "
-                              "are the even numbers 0, 2, 4, ... divided by d).")
+                             f"helpers.apply_rope pair element i with element i + d/2 = i + {x.size // 2} (rotate half).")
+    if resembles(a, apply_rope(x[None], [-m], base)[0]):
+        return report(False, "you rotated the other way: the sign of the sine terms is flipped.",
+                      "In the first half of the vector the sine term is subtracted.")
+    if resembles(a, _rope_freq(x, m, base, lambda i: i)):
+        return report(False, "your angles use base^(-i/d), but pair i turns by base^(-2i/d): the exponents are the "
+                             "even numbers 0, 2, 4, ... divided by d.")
     for other in (m - 1, m + 1):
-        if close(a, apply_rope(x[None], [other], base)[0]):
+        if resembles(a, apply_rope(x[None], [other], base)[0]):
             return report(False, f"that is x rotated for position {other}, not {m}.")
-    if close(a, apply_rope(x[None], [m], 10000.0 if base != 10000.0 else 100000.0)[0]):
+    if resembles(a, apply_rope(x[None], [m], 10000.0 if base != 10000.0 else 100000.0)[0]):
         return report(False, f"the angles use the wrong base: this exercise uses base = {base:g}.")
-    if not np.isclose(np.linalg.norm(a), np.linalg.norm(x)):
+    if not resembles(np.linalg.norm(a), np.linalg.norm(x)):
         return report(False, f"rotated has length {np.linalg.norm(a):.4f} but x has {np.linalg.norm(x):.4f}: a "
-                              "rotation keeps the length. Each pair needs both cos and sin terms.")
-    return report(False, "rotated has the right length but other numbers: new x_i = x_i cos - x_(i+d/2) sin and "
-                          "new x_(i+d/2) = x_(i+d/2) cos + x_i sin, with the angle m x base^(-2i/d).")
+                             "rotation keeps the length. Each pair needs both cos and sin terms.", formula)
+    return report(False, "rotated has the right length but other numbers: each pair (x_i, x_(i+d/2)) should turn "
+                         f"by the angle {m} x base^(-2i/d).", formula)
+
+
+def _rope_reference(x, m, base):
+    """RoPE of one vector as a Reference: how far a correct float computation of it may stray."""
+    d, half = x.shape[-1], x.shape[-1] // 2
+    theta = exactly(m) * given(base) ** given(-2.0 * np.arange(half) / d)
+    cos, sin = theta.cos(), theta.sin()
+    x1, x2 = given(x[:half]), given(x[half:])
+    return Reference.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin])
 
 
 # ---------------------------------------------------------------- GQA weights expanded to MHA
 
+@exercise_check
 def check_expand_kv_weight(w_expanded, w_kv, num_heads, num_kv_heads):
     """Check k_proj or v_proj of GQA expanded to ordinary multi-head attention.
 
@@ -267,29 +282,28 @@ def check_expand_kv_weight(w_expanded, w_kv, num_heads, num_kv_heads):
     d = width // h_kv
     # Split into heads (H_kv, D, d), repeat each head n_rep times as repeat_kv does, glue back to (D, H*d).
     per_head = np.moveaxis(w_kv.reshape(d_model, h_kv, d), 1, 0)
-    expected = np.moveaxis(repeat_kv(per_head, n_rep), 0, 1).reshape(d_model, h * d)
+    expected = given(np.moveaxis(repeat_kv(per_head, n_rep), 0, 1).reshape(d_model, h * d))
     a, problem = as_answer_array(w_expanded, "w_expanded")
     if problem:
         return report(False, problem)
     if close(a, expected):
         groups = ", ".join(f"{g * n_rep}-{g * n_rep + n_rep - 1}" for g in range(h_kv))
         return report(True, f"Correct: shape (D, H*d) = {expected.shape}; each kv head's block of {d} columns "
-                             f"appears {n_rep} times in a row, so query heads {groups} each share one block, "
-                             "as repeat_kv does.")
-    if a.shape == expected.T.shape and close(a, expected.T):
+                            f"appears {n_rep} times in a row, so query heads {groups} each share one block, "
+                            "as repeat_kv does.")
+    if a.shape == expected.value.T.shape and resembles(a, expected.value.T):
         return report(False, f"w_expanded has shape {a.shape}, the PyTorch layout (out, in): the course keeps "
-                              f"(D, H*d) = {expected.shape}.")
+                             f"(D, H*d) = {expected.shape}.")
     if a.shape != expected.shape:
         return report(False, f"w_expanded has shape {a.shape} but expected (D, H*d) = {expected.shape}: "
-                              f"{h} query heads of width d = {d}.")
-    if close(a, np.tile(w_kv, (1, n_rep))):
+                             f"{h} query heads of width d = {d}.")
+    if resembles(a, np.tile(w_kv, (1, n_rep))):
         order = (np.arange(h) % h_kv).tolist()
         return report(False, f"that is np.tile: the column blocks come out as kv heads {order}, so query head 1 "
-                              f"gets kv head 1. Repeat each head's block {n_rep} times in a row instead "
-                              f"(query heads 0 to {n_rep - 1} all use kv head 0).")
-    if close(a, np.repeat(w_kv, n_rep, axis=1)):
+                             f"gets kv head 1, but query heads 0 to {n_rep - 1} all belong to kv head 0.")
+    if resembles(a, np.repeat(w_kv, n_rep, axis=1)):
         return report(False, "np.repeat on the columns repeats single columns (c0, c0, c0, c1, ...), which "
-                              f"scrambles each head's {d} numbers. Repeat whole blocks of d = {d} columns: reshape "
-                              f"to (D, H_kv, d) first, repeat along the head axis, then reshape back.")
+                             f"scrambles each head's {d} numbers: whole blocks of d = {d} columns must be repeated.",
+                      "Give the heads an axis of their own first (a reshape), repeat along it, then reshape back.")
     return report(False, f"w_expanded has the right shape {expected.shape} but other numbers: query head h's "
                           f"block of {d} columns should be kv head h // {n_rep}'s block of w_kv.")
