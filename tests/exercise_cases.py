@@ -380,16 +380,19 @@ def _cross_correct(d):
 # ---------------------------------------------------------------- chapter 6: multi-head attention
 
 def split_a(x, num_heads):
+    """The notebook's suspect a: a reshape without the transpose (the blog's bug)."""
     b, t, width = x.shape
     return x.reshape(b, t, num_heads, width // num_heads)
 
 
 def merge_b(heads):
+    """The notebook's suspect b: concatenated through (B, T, d, H), so the heads' numbers interleave."""
     b, h, t, d_head = heads.shape
     return heads.transpose(0, 2, 3, 1).reshape(b, t, h * d_head)
 
 
 def attend_c(q, k, v):
+    """The notebook's suspect c: the scores divided by d_k instead of sqrt(d_k)."""
     weights = helpers.softmax(q @ np.swapaxes(k, -1, -2) / q.shape[-1], axis=-1)
     return weights @ v, weights
 
@@ -754,8 +757,8 @@ CASES = {
         (lambda d: (d["x"] @ d["x"].T / np.sqrt(3),), "Chapter 4"),
     ]),
     "check_stable_softmax": Case(_stable_data, _stable_correct, [
-        (lambda d: (_naive(d["scores"]),), "overflowed"),
-        (lambda d: (_global_max(d["scores"]),), "whole matrix"),
+        (lambda d: (naive_softmax(d["scores"]),), "overflowed"),
+        (lambda d: (global_max_softmax(d["scores"]),), "whole matrix"),
         (lambda d: (helpers.softmax(d["scores"], axis=0),), "each column sums to 1"),
     ]),
     "check_top_key": Case(_top_key_data, _top_key_correct, _top_key_mistakes()),
@@ -921,12 +924,14 @@ CASES = {
 }
 
 
-def _naive(s):
+def naive_softmax(s):
+    """The blog's softmax, without the max subtracted: exp overflows to inf, and inf / inf = NaN."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.exp(s) / np.sum(np.exp(s), axis=-1, keepdims=True)
 
 
-def _global_max(s):
+def global_max_softmax(s):
+    """Softmax shifted by the whole matrix's maximum: rows far below it underflow to 0 / 0 = NaN."""
     with np.errstate(under="ignore", invalid="ignore"):
         e = np.exp(s - s.max())
         return e / e.sum(axis=-1, keepdims=True)

@@ -5,6 +5,7 @@ import pytest
 
 import helpers
 from helpers import exercises
+from exercise_cases import attend_c, merge_b, split_a  # the notebook's three suspects
 from helpers.exercises.heads import BUG_LABELS
 from verdicts import run
 
@@ -17,24 +18,6 @@ def test_checks_are_exported():
 
 
 # ---------------------------------------------------------------- the suspects of the notebook
-
-def split_a(x, num_heads):
-    """Reshape without the transpose (the blog's bug)."""
-    b, t, width = x.shape
-    return x.reshape(b, t, num_heads, width // num_heads)
-
-
-def merge_b(heads):
-    """Concatenate through (B, T, d, H): the numbers of the heads get interleaved."""
-    b, h, t, d = heads.shape
-    return heads.transpose(0, 2, 3, 1).reshape(b, t, h * d)
-
-
-def attend_c(q, k, v):
-    """Scale by 1/d_k instead of 1/sqrt(d_k)."""
-    weights = helpers.softmax(q @ np.swapaxes(k, -1, -2) / q.shape[-1], axis=-1)
-    return weights @ v, weights
-
 
 def merge_reshape_only(heads):
     b, h, t, d = heads.shape

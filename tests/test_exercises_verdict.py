@@ -7,7 +7,7 @@ import pytest
 
 import helpers
 from helpers.exercises import Verdict
-from helpers.exercises._verdict import (Reference, as_answer_array, close, distinct, given, number_matches,
+from helpers.exercises._verdict import (Reference, as_answer_array, close, distinct, given, listed, number_matches,
                                         read_number, show)
 
 
@@ -86,7 +86,7 @@ def test_read_number_keeps_the_dtype_of_a_float():
     (1 + 2j, False, "complex"),
     (np.array([1, 2]), True, "should be a single number, but it has shape (2,)"),
     ([[1, 2], [3]], True, "could not be turned into a numpy array"),
-    (object(), True, "should be a single number, but it is a object"),
+    (object(), True, "should be a single number, but it is an object"),
     (None, True, "should be a single number, but it is a NoneType"),
 ])
 def test_read_number_gives_a_specific_message(answer, whole, text):
@@ -124,13 +124,15 @@ def test_as_answer_array_keeps_float32_and_makes_ints_float64():
 def test_show_never_prints_a_huge_number_in_full():
     assert show(1234567) == "1,234,567"
     assert show(2 * 12 * 2048 ** 2048 * 4) == "a number with 6,784 digits"
-    assert show(0.000123456789) == "0.000123457"
+    assert show(0.000123456789) == "0.000123456789" and show(768.0001) == "768.0001"
+    assert show(np.float32(11.31)) == "11.31" and show(1e300) == "1e+300"
 
 
 def test_distinct_never_prints_two_different_numbers_alike():
     a, b = distinct(10.920000076293945, 10.92)
     assert a != b and a.startswith("10.92")
     assert distinct(0.89996, 0.9) == ("0.89996", "0.9")
+    assert listed([1.0, 0.99999, 0.5], 1.0) == "[1.0, 0.99999, 0.5]"
 
 
 # ---------------------------------------------------------------- the tolerance rule

@@ -7,12 +7,19 @@ as one line of text, when the check is the last line of a cell:
 * ``"Correct: ..."`` when the answer is right;
 * ``"Not attempted yet: ..."`` when the stub still holds ``None``;
 * otherwise a specific explanation of what is wrong, e.g. a shape mismatch
-  and the likely cause.
+  and the likely cause. It names the mistake and the principle, not the code
+  of the fix; ``check_x(..., hint=True)`` adds a second nudge.
 
-They never raise on a wrong answer, and they are deterministic. The expected
-answers come from the math helpers (``helpers.linear`` and friends), so the
-checks and the book cannot disagree. The functions are grouped by topic, not
-by chapter, so later chapters reuse them.
+The checks are fair and never raise (``exercises/_verdict.py``): a numeric
+answer is right when it matches the float64 reference within the rounding
+of its own dtype, scaled by the size of the terms, so a correct answer in
+float32, with einsum or with loops passes; any answer object (None, a str, a
+function, 10**400, NaN, a ragged list) gets a Verdict with a specific
+message. The expected answers come from the math helpers
+(``helpers.linear`` and friends), so the checks and the book cannot disagree.
+The functions are grouped by topic, not by chapter, so later chapters reuse
+them. ``tests/test_exercises_contract.py`` holds every exported check to this
+contract.
 """
 
 from ._verdict import Verdict

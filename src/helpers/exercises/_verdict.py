@@ -24,9 +24,10 @@ import numpy as np
 
 from ..attention import scaled_dot_product_attention, softmax
 
-__all__ = ["Verdict", "NOT_ATTEMPTED", "ONE_COLUMN_PER_QUERY", "report", "exercise_check", "wrong_kind",
+__all__ = ["Verdict", "NOT_ATTEMPTED", "report", "exercise_check", "kind", "wrong_kind", "not_a", "to_array",
            "as_answer_array", "read_number", "Reference", "given", "exactly", "attention", "close", "resembles",
-           "number_matches", "show", "brief", "distinct", "shape_mismatch", "rows_sum_problem"]
+           "number_matches", "show", "brief", "distinct", "listed", "shape_mismatch", "read_attention_output",
+           "rows_sum_problem"]
 
 NOT_ATTEMPTED = "Not attempted yet: replace None with your answer and run the cell again."
 
@@ -120,7 +121,11 @@ def exercise_check(function):
 # ---------------------------------------------------------------- reading an answer
 
 def show(x):
-    """A number as a message prints it: thousands separators, at most 6 significant digits, huge ints summarised."""
+    """A number as a message prints it: an int with thousands separators (a huge one summarised), a float in full.
+
+    A float is printed with the fewest digits that still tell it apart from every other float of its dtype
+    (numpy's repr, 12 significant digits at most), so a message never shows a wrong 768.0001 as "768".
+    """
     if isinstance(x, (bool, np.bool_)):
         return str(x)
     if isinstance(x, numbers.Integral):
@@ -131,7 +136,8 @@ def show(x):
             return f"a number with {digits:,} digits"
         return f"{x:,}"
     if isinstance(x, numbers.Real):
-        return f"{float(x):,.6g}"
+        text = str(x) if isinstance(x, np.floating) else repr(float(x))
+        return text if len(text) <= 14 else f"{float(x):.12g}"  # 12 significant digits at most
     return repr(x)
 
 
@@ -149,12 +155,26 @@ def brief(x):
 
 
 def distinct(a, b):
-    """Format the numbers a != b with enough digits that they do not look equal."""
+    """Format the numbers a != b with enough digits (4 at least) that they do not look equal."""
     for digits in range(4, 18):
         sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
         if sa != sb:
             return sa, sb
     return repr(a), repr(b)
+
+
+def listed(values, target):
+    """``values`` as a list for a message, rounded to 4 decimals unless that makes one look like ``target``."""
+    def one(v):
+        rounded = round(float(v), 4)
+        return distinct(v, target)[0] if rounded == target and v != target else repr(rounded)
+    return "[" + ", ".join(one(v) for v in np.ravel(values)) + "]"
+
+
+def kind(x):
+    """The type of ``x`` with its article, for a message: "an int", "a str", "an ndarray"."""
+    name = type(x).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def wrong_kind(answer, name, what):
@@ -163,10 +183,48 @@ def wrong_kind(answer, name, what):
         return f"{name} is a function: did you forget to call it? Put the result of the call in {name}."
     if isinstance(answer, (str, bytes, np.str_, np.bytes_)):
         text = repr(answer) if len(answer) <= 30 else repr(answer[:30]) + "..."
-        return f"{name} is a {type(answer).__name__} ({text}), but it should be {what}: remove the quotes."
+        return f"{name} is {kind(answer)} ({text}), but it should be {what}: remove the quotes."
     if isinstance(answer, (dict, set, frozenset)):
-        return f"{name} is a {type(answer).__name__}, but it should be {what}."
+        return f"{name} is {kind(answer)}, but it should be {what}."
     return None
+
+
+def not_a(answer, name, what):
+    """The message for an answer that is not the container the exercise asks for (a dict, a tuple of three, ...)."""
+    if callable(answer) and not isinstance(answer, (np.ndarray, np.generic, type)):
+        return wrong_kind(answer, name, what)
+    length = f" of length {len(answer)}" if isinstance(answer, (tuple, list)) else ""
+    return f"{name} should be {what}, but it is {kind(answer)}{length}."
+
+
+def to_array(answer, name, what):
+    """The first step of reading an array answer: ``(ndarray, None)``, or ``(None, message)``.
+
+    Turns away what cannot be an array at all (:func:`wrong_kind`), a
+    conversion that fails (a ragged list, an ``__array__`` that raises) and
+    an object array holding None or something that is not a number; an
+    object array of numbers becomes float64. Other dtypes are kept as they
+    are, for the caller to judge.
+    """
+    problem = wrong_kind(answer, name, what)
+    if problem:
+        return None, problem
+    try:
+        a = np.asarray(answer)
+    except Exception as error:  # e.g. a ragged nested list, or an __array__ that raises
+        return None, (f"{name} could not be turned into a numpy array ({type(error).__name__}): "
+                      "give an array, or a list of lists of the same length.")
+    if a.dtype.kind == "O":
+        if any(v is None for v in a.flat):
+            return None, f"{name} holds None: every entry needs a value."
+        try:
+            a = a.astype(float)
+        except OverflowError:
+            return None, f"{name} holds a number too large for a float (e.g. 10**400): check the arithmetic."
+        except (TypeError, ValueError):
+            return None, (f"{name} holds something that is not a number (e.g. a str or arrays of "
+                          "different shapes): give an array of numbers.")
+    return a, None
 
 
 def as_answer_array(answer, name, *, finite=True):
@@ -177,30 +235,15 @@ def as_answer_array(answer, name, *, finite=True):
     With ``finite=False``, NaN and inf are kept (for checks that diagnose
     them).
     """
-    problem = wrong_kind(answer, name, "an array of numbers")
+    a, problem = to_array(answer, name, "an array of numbers")
     if problem:
         return None, problem
-    try:
-        a = np.asarray(answer)
-    except Exception as error:  # e.g. a ragged nested list, or an __array__ that raises
-        return None, (f"{name} could not be turned into a numpy array ({type(error).__name__}): "
-                      "give an array, or a list of lists of the same length.")
     if a.dtype.kind == "b" or (a.dtype.kind in "iuf" and _holds_bool(answer)):
         return None, f"{name} holds True/False values, but it should hold numbers."
     if a.dtype.kind == "c":
         return None, f"{name} holds complex numbers; the answer is real: keep only the real numbers."
-    if a.dtype.kind == "O":
-        if any(v is None for v in a.flat):
-            return None, f"{name} holds None: every entry needs a number."
-        try:
-            a = a.astype(float)
-        except OverflowError:
-            return None, f"{name} holds a number too large for a float (e.g. 10**400): check the arithmetic."
-        except (TypeError, ValueError):
-            return None, (f"{name} holds something that is not a number (e.g. None, a str or arrays of "
-                          "different shapes): give an array of numbers.")
     if a.dtype.kind not in "iuf":
-        return None, f"{name} should be a numpy array of numbers, but it is a {type(answer).__name__} of dtype {a.dtype}."
+        return None, f"{name} should be a numpy array of numbers, but it is {kind(answer)} of dtype {a.dtype}."
     if a.dtype.kind != "f" or a.dtype.itemsize > 8:
         a = a.astype(np.float64)
     if finite and not np.all(np.isfinite(a)):
@@ -258,7 +301,7 @@ def read_number(answer, name, *, whole=False):
     elif isinstance(answer, numbers.Complex):
         return None, f"{name} is a complex number; the answer is a real number."
     else:
-        return None, f"{name} should be a single number, but it is a {type(answer).__name__}."
+        return None, f"{name} should be a single number, but it is {kind(answer)}."
     if isinstance(value, np.floating):
         if np.isnan(value):
             return None, f"{name} is NaN (not a number): something in the arithmetic gave 0/0, inf - inf or 0 * inf."
@@ -570,10 +613,28 @@ def shape_mismatch(name, shape, expected, letters, known=()):
                   match[1] if len(match) > 1 else None)
 
 
+def read_attention_output(out, expected_shape, known=()):
+    """Read the output of an attention exercise whose weights are right: ``(array, None)`` or ``(None, Verdict)``.
+
+    ``expected_shape`` is (T, d_v); ``known`` adds wrong shapes with their
+    diagnosis, as for :func:`shape_mismatch` (one column per query is known).
+    """
+    if out is None:
+        return None, report(False, "weights is right. Now compute out, the weighted average of the value rows.")
+    a, problem = as_answer_array(out, "out")
+    if problem:
+        return None, report(False, problem)
+    T, d_v = expected_shape
+    if a.shape != tuple(expected_shape):
+        return None, shape_mismatch("out", a.shape, expected_shape, "(T, d_v)", [
+            ((d_v, T), ONE_COLUMN_PER_QUERY, "(T, S) combined with (S, d_v) gives (T, d_v)."), *known])
+    return a, None
+
+
 def rows_sum_problem(weights):
     """A message if the rows of attention ``weights`` do not sum to 1 (to 3 digits), else None."""
     sums = np.asarray(weights, dtype=np.float64).sum(axis=-1)
     if resembles(sums, np.ones_like(sums)):
         return None
-    return (f"the rows of weights sum to {np.round(sums, 4).tolist()}, not 1: the softmax must run along "
+    return (f"the rows of weights sum to {listed(sums, 1.0)}, not 1: the softmax must run along "
             "the key axis, so that each query's weights add up to 1.")

@@ -5,8 +5,8 @@ from decimal import Decimal
 import numpy as np
 
 from ..attention import softmax
-from ._verdict import (NOT_ATTEMPTED, ONE_COLUMN_PER_QUERY, as_answer_array, attention, close, exercise_check, given,
-                       number_matches, read_number, report, resembles, rows_sum_problem, shape_mismatch, show)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, close, exercise_check, given, number_matches,
+                       read_attention_output, read_number, report, resembles, rows_sum_problem, shape_mismatch, show)
 
 __all__ = ["check_attention", "check_dot_product_variance", "check_score_memory", "check_softmax_jacobian"]
 
@@ -71,7 +71,7 @@ def check_attention(weights, out, q, k, v):
         return report(False, NOT_ATTEMPTED)
     q, k, v = (np.asarray(a, dtype=float) for a in (q, k, v))
     expected_out, expected_w = attention(q, k, v)
-    (T, S), d_v = expected_w.shape, v.shape[-1]
+    T, S = expected_w.shape
     if weights is None:
         return report(False, "weights is still None: compute the attention weights first, then out.")
     weights, problem = as_answer_array(weights, "weights")
@@ -96,16 +96,10 @@ def check_attention(weights, out, q, k, v):
         return report(False, "the rows of weights sum to 1 but hold the wrong values: each row should be the softmax "
                              "of one query's scaled scores against every key.",
                       "A score is the dot product of a query with a key, scaled by 1/sqrt(d_k).")
-    if out is None:
-        return report(False, "weights is right. Now compute out, the weighted average of the rows of v.")
-    out, problem = as_answer_array(out, "out")
-    if problem:
-        return report(False, problem)
-    if out.shape != expected_out.shape:
-        return shape_mismatch("out", out.shape, expected_out.shape, "(T, d_v)", [
-            ((d_v, T), ONE_COLUMN_PER_QUERY, "(T, S) combined with (S, d_v) gives (T, d_v)."),
-            (expected_w.shape, ": that is the shape of the weights; the output averages the rows of v with them"),
-        ])
+    out, verdict = read_attention_output(out, expected_out.shape, [
+        (expected_w.shape, ": that is the shape of the weights; the output averages the rows of v with them")])
+    if verdict is not None:  # a Verdict is falsy when the answer is wrong
+        return verdict
     if close(out, expected_out):
         return report(True, f"Correct: weights has shape (T, S) = {expected_w.shape} with rows summing to 1, "
                             f"and out = weights @ v has shape (T, d_v) = {expected_out.shape}.")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..projections import linear
-from ._verdict import (NOT_ATTEMPTED, as_answer_array, brief, close, exercise_check, given, read_number,
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, brief, close, exercise_check, given, not_a, read_number,
                        report, resembles, show)
 
 __all__ = ["check_checkpoint_query", "check_split_c_attn", "check_attention_param_total", "check_bert_to_llama_names"]
@@ -102,14 +102,13 @@ def check_split_c_attn(parts, c_attn):
     d = c_attn.shape[0]
     expected = [given(c_attn[:, i * d:(i + 1) * d]) for i in range(3)]
     names = ("W_q", "W_k", "W_v")
-    three = "answer should be three matrices (W_q, W_k, W_v), e.g. a tuple of three arrays"
     if isinstance(parts, np.ndarray) and parts.ndim == 3 and parts.shape[0] == 3:
         parts = list(parts)  # the three parts stacked into one array: the same answer
     elif isinstance(parts, np.ndarray) and parts.shape == c_attn.shape:
         return report(False, f"answer is one array of shape {parts.shape}, the whole of c_attn: cut it into three.",
                       "np.split cuts an array into equal parts along the axis you give it.")
     if not isinstance(parts, (tuple, list)) or len(parts) != 3:
-        return report(False, f"{three}, but it is {brief(parts)}.")
+        return report(False, not_a(parts, "answer", "three matrices (W_q, W_k, W_v), e.g. a tuple of three arrays"))
     arrays = []
     for name, part in zip(names, parts):
         a, problem = as_answer_array(part, name)
@@ -253,8 +252,7 @@ def check_bert_to_llama_names(mapping):
     if mapping is None:
         return report(False, NOT_ATTEMPTED)
     if not isinstance(mapping, dict):
-        return report(False, f"mapping should be a dict from BERT names to Llama names, but it is a "
-                             f"{type(mapping).__name__}.")
+        return report(False, not_a(mapping, "mapping", "a dict from BERT names to Llama names"))
     want = {k: v.removeprefix("self_attn.") for k, v in _BERT_TO_LLAMA.items()}
     roles = "Llama names its attention projections after the same roles: q_proj, k_proj, v_proj and o_proj."
     keys = [k for k in mapping if isinstance(k, str)]

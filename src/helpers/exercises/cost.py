@@ -3,8 +3,8 @@
 import numpy as np
 
 from ..cost import mha_costs
-from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, number_matches, read_number,
-                       report, resembles, show)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, not_a, number_matches,
+                       read_number, report, resembles, show)
 
 __all__ = ["check_qk_flops", "check_tiled_score_bytes", "check_online_softmax_step", "check_attention_crossover"]
 
@@ -131,8 +131,7 @@ def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
 
 def _as_triple(answer):
     if not isinstance(answer, (tuple, list)) or len(answer) != 3:
-        kind = type(answer).__name__ + (f" of length {len(answer)}" if isinstance(answer, (tuple, list)) else "")
-        return None, f"answer should be a tuple of three things, (m_new, l_new, acc_new), but it is a {kind}."
+        return None, not_a(answer, "answer", "a tuple of three things, (m_new, l_new, acc_new)")
     parts = []
     for value, name in zip(answer, ("m_new", "l_new", "acc_new")):
         if value is None:

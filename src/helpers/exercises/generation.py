@@ -12,8 +12,8 @@ sigmoid in place of silu, gate and up swapped, ...) and names them.
 import numpy as np
 
 from ..checkpoints import smollm2_chat_prompt
-from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, read_number, report,
-                       resembles, show, wrong_kind)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, distinct, exercise_check, given, kind, read_number,
+                       report, resembles, show, wrong_kind)
 
 __all__ = ["check_greedy_next_id", "check_token_passes", "check_chat_prompt", "check_swiglu"]
 
@@ -84,8 +84,9 @@ def check_greedy_next_id(answer, logits):
         return report(False, f"{got} is the id of the smallest logit (argmin): greedy decoding takes the largest.")
     if not 0 <= got < v:
         return report(False, f"{show(got)} is not a token id: ids run from 0 to V - 1 = {v - 1}.")
+    mine, top = distinct(logits[-1, got], logits[-1].max())
     return report(False, f"{got} is not the id of the largest logit at the last position: "
-                         f"its logit is {logits[-1, got]:.3g}, the largest is {logits[-1].max():.3g}.")
+                         f"its logit is {mine}, the largest is {top}.")
 
 
 # ---------------------------------------------------------------- counting token passes
@@ -204,7 +205,7 @@ def check_chat_prompt(text, user_message, system=None):
         return report(False, NOT_ATTEMPTED)
     if not isinstance(text, str):
         problem = wrong_kind(text, "prompt", "a str") if callable(text) else None
-        return report(False, problem or f"prompt should be a str, but it is a {type(text).__name__}.")
+        return report(False, problem or f"prompt should be a str, but it is {kind(text)}.")
     expected = smollm2_chat_prompt(user_message, system)
     generation_prompt = "<|im_start|>assistant\n"
     system_turn = expected[:expected.index("<|im_start|>user")]

@@ -10,8 +10,8 @@ one gets wrong; no answer key is stored.
 import numpy as np
 
 from ..heads import merge_heads, split_heads
-from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given, read_number,
-                       report, resembles, show)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given, not_a,
+                       read_number, report, resembles, show)
 
 __all__ = ["check_spot_the_bug", "check_split_heads", "check_mha_param_count"]
 
@@ -162,8 +162,7 @@ def check_spot_the_bug(answer, impl_a, impl_b, impl_c):
     if answer is None:
         return report(False, NOT_ATTEMPTED)
     if not isinstance(answer, dict):
-        return report(False, f"answer should be a dict like {{'impl_a': 'missing transpose', ...}}, "
-                              f"but it is a {type(answer).__name__}.")
+        return report(False, not_a(answer, "answer", "a dict like {'impl_a': 'missing transpose', ...}"))
     suspects = _suspects()
     functions = {"impl_a": impl_a, "impl_b": impl_b, "impl_c": impl_c}
     unknown = [key for key in answer if key not in suspects]

@@ -5,8 +5,8 @@ import numpy as np
 from ..attention import scaled_dot_product_attention, softmax
 from ..masks import causal_mask, padding_mask
 from ..projections import linear
-from ._verdict import (NOT_ATTEMPTED, ONE_COLUMN_PER_QUERY, as_answer_array, attention, close, distinct,
-                       exercise_check, given, report, resembles, rows_sum_problem, shape_mismatch, wrong_kind)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, close, exercise_check, given, listed,
+                       kind, read_attention_output, report, resembles, rows_sum_problem, shape_mismatch, to_array)
 
 __all__ = ["check_causal_mask", "check_padding_mask", "check_masked_softmax", "check_cross_attention"]
 
@@ -15,15 +15,11 @@ __all__ = ["check_causal_mask", "check_padding_mask", "check_masked_softmax", "c
 
 def _as_mask(answer, name):
     """Return ``(array, None)`` for an array of True/False (or 1/0), or ``(None, message)``."""
-    problem = wrong_kind(answer, name, "an array of True and False")
+    a, problem = to_array(answer, name, "an array of True and False")
     if problem:
         return None, problem
-    try:
-        a = np.asarray(answer)
-    except Exception as error:  # e.g. a ragged nested list
-        return None, f"{name} could not be turned into a numpy array ({type(error).__name__}): return an array."
     if a.dtype.kind not in "biuf":
-        return None, f"{name} should be a boolean numpy array, but it is a {type(answer).__name__} of dtype {a.dtype}."
+        return None, f"{name} should be a boolean numpy array, but it is {kind(answer)} of dtype {a.dtype}."
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         return None, f"{name} contains NaN or inf: a mask holds only True and False."
     if a.dtype != np.bool_ and not np.all((a == 0) | (a == 1)):
@@ -245,7 +241,7 @@ def check_masked_softmax(weights, scores, mask):
         return report(False, "weights is the softmax of the scores without the mask: the forbidden entries must be "
                              "exactly 0.", inf)
     if resembles(a, np.where(mask, softmax(scores, axis=-1), 0.0)):
-        return report(False, f"the forbidden entries are 0, but the rows sum to {np.round(sums, 4).tolist()}: "
+        return report(False, f"the forbidden entries are 0, but the rows sum to {listed(sums, 1.0)}: "
                              "after zeroing, each row must be renormalised to sum to 1.")
     if resembles(a, softmax(np.where(mask, -np.inf, scores), axis=-1)):
         return report(False, "the mask is inverted: the allowed entries got -inf and the forbidden ones kept "
@@ -257,7 +253,7 @@ def check_masked_softmax(weights, scores, mask):
         return report(False, f"weights gives the forbidden entries weight (up to {leak:.3g}); "
                              "they must be exactly 0.", inf)
     if not resembles(sums, np.ones_like(sums)):
-        return report(False, f"the rows of weights sum to [{', '.join(distinct(v, 1.0)[0] for v in sums)}], not 1.")
+        return report(False, f"the rows of weights sum to {listed(sums, 1.0)}, not 1.")
     return report(False, "the forbidden entries are 0 and the rows sum to 1, but the values are wrong: each row "
                          "should be the softmax of its allowed scores alone.",
                   "Give the forbidden scores -inf, then apply softmax along the keys.")
@@ -300,7 +296,7 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
         return report(False, NOT_ATTEMPTED)
     x, context = np.asarray(x, dtype=float), np.asarray(context, dtype=float)
     q, k, v = given(x) @ given(w_q), given(context) @ given(w_k), given(context) @ given(w_v)
-    T, S, d_v = q.shape[0], k.shape[0], v.shape[-1]
+    T, S = q.shape[0], k.shape[0]
     mask = padding_mask([length], S)[0, 0]  # (1, S)
     expected_out, expected_w = attention(q, k, v, mask=mask)
     q, k, v = linear(x, w_q), linear(context, w_k), linear(context, w_v)
@@ -338,17 +334,12 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
         return report(False, "weights has the right shape (T, S) but the wrong values: the queries come from x, the "
                              "keys and values from the context.",
                       "Scale the scores, mask the padding, and take the softmax over the keys.")
-    if out is None:
-        return report(False, "weights is right. Now compute out, the weighted average of the value rows.")
-    out, problem = as_answer_array(out, "out")
-    if problem:
-        return report(False, problem)
-    if out.shape != expected_out.shape:
-        return shape_mismatch("out", out.shape, expected_out.shape, "(T, d_v)", [
-            ((d_v, T), ONE_COLUMN_PER_QUERY, "(T, S) combined with (S, d_v) gives (T, d_v)."),
-            ((T, k.shape[-1]), ": that is the width d_k of the keys; the output averages the values, of width d_v"),
-            ((T, x.shape[-1]), ": that is the width D of x. The output has the width of the values, d_v"),
-        ])
+    out, verdict = read_attention_output(out, expected_out.shape, [
+        ((T, k.shape[-1]), ": that is the width d_k of the keys; the output averages the values, of width d_v"),
+        ((T, x.shape[-1]), ": that is the width D of x. The output has the width of the values, d_v"),
+    ])
+    if verdict is not None:  # a Verdict is falsy when the answer is wrong
+        return verdict
     if close(out, expected_out):
         return report(True, f"Correct: weights (T, S) = {expected_w.shape} puts no weight on the padding, and "
                             f"out (T, d_v) = {expected_out.shape}: one row per target token, made of source values.")

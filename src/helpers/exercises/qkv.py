@@ -9,7 +9,7 @@ import numpy as np
 
 from ..attention import scaled_dot_product_attention, softmax
 from ..projections import linear
-from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given,
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given, not_a,
                        read_number, report, resembles)
 
 __all__ = ["check_qkv_projections", "check_score_matrix", "check_attention_shapes", "check_soft_lookup"]
@@ -199,8 +199,7 @@ def check_attention_shapes(shapes, T, S, D, d_k, d_v):
     if shapes is None:
         return report(False, NOT_ATTEMPTED)
     if not isinstance(shapes, dict):
-        return report(False, f"the answer should be a dict of shapes like {{'Q': (T, d_k), ...}}, "
-                              f"but it is a {type(shapes).__name__}.")
+        return report(False, not_a(shapes, "the answer", "a dict of shapes like {'Q': (T, d_k), ...}"))
     # The true shapes come from running the helpers on zeros of the stated sizes.
     q, k, v = np.zeros((T, d_k)), np.zeros((S, d_k)), np.zeros((S, d_v))
     out, weights = scaled_dot_product_attention(q, k, v)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..heads import repeat_kv
 from ..rope import apply_rope
-from ._verdict import (NOT_ATTEMPTED, Reference, as_answer_array, close, exactly, exercise_check, given,
+from ._verdict import (NOT_ATTEMPTED, Reference, as_answer_array, close, distinct, exactly, exercise_check, given,
                        number_matches, read_number, report, resembles, show)
 
 __all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"]
@@ -232,7 +232,8 @@ def check_rope_vector(rotated, x, position, base=10000.0):
     if resembles(a, apply_rope(x[None], [m], 10000.0 if base != 10000.0 else 100000.0)[0]):
         return report(False, f"the angles use the wrong base: this exercise uses base = {base:g}.")
     if not resembles(np.linalg.norm(a), np.linalg.norm(x)):
-        return report(False, f"rotated has length {np.linalg.norm(a):.4f} but x has {np.linalg.norm(x):.4f}: a "
+        mine, theirs = distinct(np.linalg.norm(a), np.linalg.norm(x))
+        return report(False, f"rotated has length {mine} but x has {theirs}: a "
                              "rotation keeps the length. Each pair needs both cos and sin terms.", formula)
     return report(False, "rotated has the right length but other numbers: each pair (x_i, x_(i+d/2)) should turn "
                          f"by the angle {m} x base^(-2i/d).", formula)
