@@ -132,6 +132,7 @@ def test_distinct_never_prints_two_different_numbers_alike():
     a, b = distinct(10.920000076293945, 10.92)
     assert a != b and a.startswith("10.92")
     assert distinct(0.89996, 0.9) == ("0.89996", "0.9")
+    assert distinct(0.99997, 0.95, "f") == ("1.0000", "0.9500") and distinct(0.899996, 0.9, "f")[0] == "0.899996"
     assert listed([1.0, 0.99999, 0.5], 1.0) == "[1.0, 0.99999, 0.5]"
 
 

@@ -1,4 +1,6 @@
 """Shared by the tests of the exercise checks (tests/test_exercises*.py)."""
+import html
+
 from helpers import exercises
 
 
@@ -9,4 +11,5 @@ def run(capsys, check, *args, **kwargs):
     assert isinstance(result, exercises.Verdict)
     lines = repr(result).splitlines()
     assert len(lines) == 1, f"expected a one-line message, got {lines}"
+    assert html.escape(lines[0]) in result._repr_html_(), "the HTML form shows the same message"
     return bool(result), lines[0]

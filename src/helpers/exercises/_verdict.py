@@ -31,7 +31,7 @@ __all__ = ["Verdict", "NOT_ATTEMPTED", "report", "exercise_check", "kind", "wron
 
 NOT_ATTEMPTED = "Not attempted yet: replace None with your answer and run the cell again."
 
-#: The message for an attention output laid out (d_v, T): a column per query instead of a row.
+#: The diagnosis of an attention output laid out (d_v, T), used by :func:`read_attention_output`.
 ONE_COLUMN_PER_QUERY = ": one column per query, but the course keeps one row per query (and per token)"
 
 #: Appended by ``hint=True`` when a message has no second nudge.
@@ -154,10 +154,13 @@ def brief(x):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def distinct(a, b):
-    """Format the numbers a != b with enough digits (4 at least) that they do not look equal."""
+def distinct(a, b, style="g"):
+    """Format the numbers a != b with enough digits (4 at least) that they do not look equal.
+
+    ``style`` is a format type: "g" counts significant digits, "f" decimals.
+    """
     for digits in range(4, 18):
-        sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        sa, sb = f"{a:.{digits}{style}}", f"{b:.{digits}{style}}"
         if sa != sb:
             return sa, sb
     return repr(a), repr(b)

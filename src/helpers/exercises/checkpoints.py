@@ -259,7 +259,7 @@ def check_bert_to_llama_names(mapping):
     if keys and all(_llama_name(k) in want.values() for k in keys) and len(keys) == len(mapping):
         return report(False, "the dict goes the other way: its keys should be BERT's names and its values Llama's.")
     missing = [k for k in _BERT_TO_LLAMA if k not in mapping]
-    extra = [brief(k) for k in mapping if k not in _BERT_TO_LLAMA]
+    extra = [k if isinstance(k, str) else brief(k) for k in mapping if k not in _BERT_TO_LLAMA]
     if extra:
         message = ""
         if any(str(k).startswith("encoder.layer") or str(k).endswith((".weight", ".bias")) for k in keys):

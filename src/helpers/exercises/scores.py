@@ -277,7 +277,7 @@ def check_temperature(tau, scores, low=0.9, high=0.95):
     if low - slack <= top <= high + slack:
         return report(True, f"Correct: at tau = {tau:g} the largest weight is {top:.4f}, between {low} and {high}.")
     edge = low if top < low else high
-    shown, _ = distinct(top, edge)
+    shown, _ = distinct(top, edge, "f")
     where = f"at tau = {tau:g} the largest weight is {shown}"
     if top < low:
         return report(False, f"{where}, below {low}: the weights are too flat. Lower tau (a smaller temperature sharpens).")
