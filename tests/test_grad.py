@@ -14,43 +14,9 @@ import helpers
 from helpers import grad
 from helpers.norms import rms_norm
 
+from gradcheck import check_against_fd
+
 T, S, H, D, d = 5, 7, 3, 10, 4  # no two equal; D != H*d
-TOL = 1e-6  # the relative error the chapter promises
-STEP = 1e-6  # finite-difference step in float64
-
-
-def rel_error(a, b):
-    """||a - b|| / max(||a|| + ||b||, 1).
-
-    The floor at 1 makes this an absolute error for a gradient that is 0 in
-    exact arithmetic (e.g. that of the key bias, see below), where rounding
-    noise of 1e-16 against finite-difference noise of 1e-10 has no meaningful
-    ratio. Every other gradient in these tests has a norm well above 1.
-    """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1.0))
-
-
-def numeric_grad(loss, inputs, name, step=STEP):
-    """Central differences of ``loss(**inputs)`` (a scalar) with respect to ``inputs[name]``, entry by entry."""
-    base = inputs[name]
-    g = np.zeros_like(base, dtype=np.float64)
-    for idx in np.ndindex(*base.shape):
-        plus, minus = base.copy(), base.copy()
-        plus[idx] += step
-        minus[idx] -= step
-        g[idx] = (loss(**{**inputs, name: plus}) - loss(**{**inputs, name: minus})) / (2 * step)
-    return g
-
-
-def check_against_fd(loss, inputs, analytic):
-    """Assert that every analytic gradient matches finite differences to TOL, with no NaN."""
-    assert analytic, "nothing to compare"
-    for name, g in analytic.items():
-        assert g.shape == np.shape(inputs[name]), f"d{name} has shape {g.shape}, {name} has {np.shape(inputs[name])}"
-        assert np.all(np.isfinite(g)), f"d{name} is not finite"
-        err = rel_error(g, numeric_grad(loss, inputs, name))
-        assert err <= TOL, f"d{name}: relative error {err:.2e} > {TOL}"
 
 
 # ---------------------------------------------------------------- sum_to_shape and softmax_backward

@@ -267,40 +267,55 @@ def multi_head_attention_backward(x, w_q, w_k, w_v, w_o, d_out, *, num_heads, nu
     context = as_float(context, "context") if has_context else x
     num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
     _check_mha_inputs(x, context, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o, mask)
-    w_q, w_k, w_v, w_o = (as_float(w, name) for w, name in [(w_q, "w_q"), (w_k, "w_k"), (w_v, "w_v"), (w_o, "w_o")])
     batch = np.broadcast_shapes(x.shape[:-2], context.shape[:-2])
     d_out = as_float(d_out, "d_out")
-    _require_same_shape(d_out, batch + (x.shape[-2], w_o.shape[1]), "the output (..., T, D)")
+    _require_same_shape(d_out, batch + (x.shape[-2], np.shape(w_o)[1]), "the output (..., T, D)")
+    _, _, backward = _mha_vjp(x, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o,
+                              context if has_context else None, mask)
+    return backward(d_out)
+
+
+def _mha_vjp(x, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o, context, mask):
+    """Multi-head attention on checked inputs, keeping what its backward pass needs.
+
+    Returns ``(out, weights, backward)``: the two outputs of
+    :func:`helpers.multi_head_attention`, and a function that maps ``d_out``
+    to the dict of gradients of :func:`multi_head_attention_backward`.
+    A model that trains calls this once per layer, so that the backward pass
+    does not run the forward pass a second time.
+    """
+    has_context = context is not None
+    context = context if has_context else x
+    w_q, w_k, w_v, w_o = (as_float(w, name) for w, name in [(w_q, "w_q"), (w_k, "w_k"), (w_v, "w_v"), (w_o, "w_o")])
     n_rep = num_heads // num_kv_heads
 
-    # Forward again, keeping what the backward steps need.
-    q_flat = _project(x, w_q, b_q)  # (..., T, H*d)
-    k_flat = _project(context, w_k, b_k)  # (..., S, H_kv*d)
-    v_flat = _project(context, w_v, b_v)
-    q = split_heads(q_flat, num_heads)  # (..., H, T, d)
-    k = repeat_kv(split_heads(k_flat, num_kv_heads), n_rep)  # (..., H, S, d)
-    v = repeat_kv(split_heads(v_flat, num_kv_heads), n_rep)
+    # The forward steps of multi_head_attention, keeping q, k, v, the weights and the merged heads.
+    q = split_heads(_project(x, w_q, b_q), num_heads)  # (..., T, H*d) -> (..., H, T, d)
+    k = repeat_kv(split_heads(_project(context, w_k, b_k), num_kv_heads), n_rep)  # (..., H, S, d)
+    v = repeat_kv(split_heads(_project(context, w_v, b_v), num_kv_heads), n_rep)
     heads, weights = scaled_dot_product_attention(q, k, v, mask=mask)  # (..., H, T, d), (..., H, T, S)
     merged = merge_heads(heads)  # (..., T, H*d), with the leading axes of x and context broadcast
+    out = _project(merged, w_o, b_o)  # (..., T, D)
 
-    # Backward, step by step.
-    d_merged, dw_o, db_o = _linear_grads(merged, w_o, d_out, b_o is not None)  # 1. (..., T, H*d)
-    d_heads = split_heads(d_merged, num_heads)  # 2. (..., H, T, d)
-    dq, dk, dv = _sdpa_grads(q, k, v, weights, d_heads, None)  # 3. shapes of q, k, v
-    dk, dv = (_sum_kv_groups(g, num_kv_heads) for g in (dk, dv))  # 4. (..., H_kv, S, d)
-    dx, dw_q, db_q = _linear_grads(x, w_q, merge_heads(dq), b_q is not None)  # 5. (..., T, D)
-    dc_k, dw_k, db_k = _linear_grads(context, w_k, merge_heads(dk), b_k is not None)  # (..., S, D)
-    dc_v, dw_v, db_v = _linear_grads(context, w_v, merge_heads(dv), b_v is not None)
+    def backward(d_out):
+        d_merged, dw_o, db_o = _linear_grads(merged, w_o, d_out, b_o is not None)  # 1. (..., T, H*d)
+        d_heads = split_heads(d_merged, num_heads)  # 2. (..., H, T, d)
+        dq, dk, dv = _sdpa_grads(q, k, v, weights, d_heads, None)  # 3. shapes of q, k, v
+        dk, dv = (_sum_kv_groups(g, num_kv_heads) for g in (dk, dv))  # 4. (..., H_kv, S, d)
+        dx, dw_q, db_q = _linear_grads(x, w_q, merge_heads(dq), b_q is not None)  # 5. (..., T, D)
+        dc_k, dw_k, db_k = _linear_grads(context, w_k, merge_heads(dk), b_k is not None)  # (..., S, D)
+        dc_v, dw_v, db_v = _linear_grads(context, w_v, merge_heads(dv), b_v is not None)
+        grads = {"x": dx, "w_q": dw_q, "w_k": dw_k, "w_v": dw_v, "w_o": dw_o}
+        if has_context:
+            grads["context"] = dc_k + dc_v
+        else:
+            grads["x"] = dx + dc_k + dc_v  # x fed the queries, the keys and the values
+        for name, g in [("b_q", db_q), ("b_k", db_k), ("b_v", db_v), ("b_o", db_o)]:
+            if g is not None:
+                grads[name] = g
+        return grads
 
-    grads = {"x": dx, "w_q": dw_q, "w_k": dw_k, "w_v": dw_v, "w_o": dw_o}
-    if has_context:
-        grads["context"] = dc_k + dc_v
-    else:
-        grads["x"] = dx + dc_k + dc_v  # x fed the queries, the keys and the values
-    for name, g in [("b_q", db_q), ("b_k", db_k), ("b_v", db_v), ("b_o", db_o)]:
-        if g is not None:
-            grads[name] = g
-    return grads
+    return out, weights, backward
 
 
 def _project(x, w, b):
