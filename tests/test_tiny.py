@@ -43,15 +43,15 @@ def test_lookup_batch_is_a_lookup(rng):
     task = tasks.Lookup(n_keys=10, n_pairs=6)
     b = task.batch(rng, 50)
     assert b.tokens.shape == (50, 7, 2) and b.targets.shape == b.where.shape == b.attend.shape == (50, 7)
-    assert task.vocab_size == 31 and len(task.token_names) == 31 and task.token_names[-1] == "?"
+    assert task.vocab_size == 21 and len(task.token_names) == 21 and task.token_names[-1] == "?"
     np.testing.assert_array_equal(b.where, np.broadcast_to(np.arange(7) == 6, (50, 7)))  # only the query is scored
     for row in range(50):
         keys, values = b.tokens[row, :6, 0], b.tokens[row, :6, 1]
         assert len(set(keys)) == 6 and np.all(keys < 10) and np.all((values >= 10) & (values < 20))
         j = b.attend[row, 6]
-        assert b.tokens[row, 6, 0] == task.query_tokens[keys[j]]  # q_i asks for k_i ...
+        assert b.tokens[row, 6, 0] == keys[j]  # the query asks for k_i ...
         assert b.targets[row, 6] == values[j]  # ... and the answer is the value stored with it
-        assert b.tokens[row, 6, 1] == task.unknown_token
+        assert b.tokens[row, 6, 1] == task.query_token
         assert np.all(b.attend[row, :6] == -1)
 
 
@@ -285,15 +285,15 @@ def test_lookup_is_learned_and_its_circuits_are_diagonal(lookup_runs):
     config, p = run.config, run.params
     held_out = task.batch(np.random.default_rng(2024), 2048)  # a stream the training never drew from
     assert tiny.accuracy(config, p, held_out) >= 0.99
-    qk = circuits.qk_circuit(config, p, 0, 0, p["embed"][task.query_tokens], p["embed"][task.key_tokens])
+    qk = circuits.qk_circuit(config, p, 0, 0, p["embed"][task.key_tokens], p["embed"][task.key_tokens])
     ov = circuits.ov_circuit(config, p, 0, 0, p["embed"][task.value_tokens])[:, task.value_tokens]
-    assert circuits.argmax_on_diagonal(qk) >= 0.95  # q_i looks for k_i
+    assert circuits.argmax_on_diagonal(qk) >= 0.95  # k_i as a query looks for k_i as a key
     assert circuits.argmax_on_diagonal(ov) >= 0.95  # attending to v_j outputs v_j
     _, weights = tiny.forward(config, p, held_out.tokens)
     assert circuits.attention_score(weights[0][:, 0], held_out.attend) >= 0.9
     # Before training the circuits are not diagonal.
     p0 = run.snapshots[0]
-    qk0 = circuits.qk_circuit(config, p0, 0, 0, p0["embed"][task.query_tokens], p0["embed"][task.key_tokens])
+    qk0 = circuits.qk_circuit(config, p0, 0, 0, p0["embed"][task.key_tokens], p0["embed"][task.key_tokens])
     assert circuits.argmax_on_diagonal(qk0) < 0.5
     assert tiny.accuracy(config, p0, held_out) < 0.2
 

@@ -56,14 +56,15 @@ class Lookup:
 
     A sequence holds ``n_pairs`` positions, each carrying a key token and a
     value token (their embeddings are added), then one query position that
-    carries a query token naming one of the keys and the "?" token. The
-    target at the query position is the value stored with that key. The keys
-    of a sequence are distinct; values are drawn independently.
+    carries one of those keys and the "?" token, which marks the question.
+    The target at the query position is the value stored with that key. The
+    keys of a sequence are distinct; values are drawn independently.
 
-    The vocabulary, V = 3 N + 1 tokens for N = ``n_keys``: keys ``k0 .. k{N-1}``
-    (ids 0..N-1), values ``v0 ..`` (N..2N-1), query keys ``q0 ..`` (2N..3N-1),
-    and "?" (3N). The query key ``q3`` asks for the pair with key ``k3``: the
-    model must learn that the two tokens belong together.
+    The vocabulary, V = 2 N + 1 tokens for N = ``n_keys``: keys ``k0 .. k{N-1}``
+    (ids 0..N-1), values ``v0 .. v{N-1}`` (N..2N-1) and "?" (2N). A head that
+    solves the task matches the query's key with the same key among the
+    pairs (its QK circuit on the key embeddings is diagonal) and copies that
+    pair's value (its OV circuit on the value embeddings is diagonal).
 
     Parameters
     ----------
@@ -84,8 +85,8 @@ class Lookup:
 
     @property
     def vocab_size(self):
-        """V = 3 N + 1."""
-        return 3 * self.n_keys + 1
+        """V = 2 N + 1."""
+        return 2 * self.n_keys + 1
 
     @property
     def seq_len(self):
@@ -103,20 +104,15 @@ class Lookup:
         return np.arange(self.n_keys, 2 * self.n_keys)
 
     @property
-    def query_tokens(self):
-        """Ids of ``q0 .. q{N-1}``, shape (N,)."""
-        return np.arange(2 * self.n_keys, 3 * self.n_keys)
-
-    @property
-    def unknown_token(self):
-        """Id of "?", the value slot of the query position."""
-        return 3 * self.n_keys
+    def query_token(self):
+        """Id of "?", which the query position carries beside its key."""
+        return 2 * self.n_keys
 
     @property
     def token_names(self):
-        """Names of the V tokens: ``["k0", ..., "v0", ..., "q0", ..., "?"]``."""
+        """Names of the V tokens: ``["k0", ..., "v0", ..., "?"]``."""
         n = range(self.n_keys)
-        return [f"k{i}" for i in n] + [f"v{i}" for i in n] + [f"q{i}" for i in n] + ["?"]
+        return [f"k{i}" for i in n] + [f"v{i}" for i in n] + ["?"]
 
     def batch(self, rng, batch_size):
         """A random batch; tokens (B, T, 2), the query at position T - 1.
@@ -141,8 +137,8 @@ class Lookup:
         tokens = np.empty((b, p + 1, 2), dtype=np.int64)
         tokens[:, :p, 0] = keys
         tokens[:, :p, 1] = n + values
-        tokens[:, p, 0] = 2 * n + keys[rows, asked]  # the query key q_i
-        tokens[:, p, 1] = self.unknown_token
+        tokens[:, p, 0] = keys[rows, asked]  # the key asked for ...
+        tokens[:, p, 1] = self.query_token  # ... marked as the question
         targets = np.zeros((b, p + 1), dtype=np.int64)
         targets[:, p] = n + values[rows, asked]
         where = np.zeros((b, p + 1), dtype=bool)

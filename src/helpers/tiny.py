@@ -78,18 +78,25 @@ class TinyConfig:
         positive_int(self.d_head, "d_head")
 
 
-def init_params(config, rng):
+def init_params(config, rng, embed_std=0.5):
     """Random initial parameters (chapter 9).
 
-    Embeddings are standard normal, so every token starts as a random vector
-    of length about sqrt(D); every weight matrix is normal with variance
-    1 / d_in, which keeps the width of the residual stream steady through
-    the layers; RMSNorm gains start at 1.
+    Token and position embeddings are normal with standard deviation
+    ``embed_std``; every weight matrix is normal with variance 1 / d_in,
+    which keeps the size of the residual stream steady through the layers;
+    RMSNorm gains start at 1.
+
+    The embeddings' scale sets how peaked the first attention patterns are.
+    In the lookup, where three embeddings add up at every position, a
+    standard deviation of 1 gave initial scores large enough to saturate
+    softmax for some seeds: the gradients vanished (chapter 4) and the loss
+    stayed on its plateau. 0.5 avoids that.
 
     Parameters
     ----------
     config : TinyConfig
     rng : numpy.random.Generator
+    embed_std : float, default 0.5
 
     Returns
     -------
@@ -102,8 +109,8 @@ def init_params(config, rng):
     def normal(rows, cols):
         return rng.standard_normal((rows, cols)) / np.sqrt(rows)
 
-    params = {"embed": rng.standard_normal((c.vocab_size, c.d_model)),
-              "pos": rng.standard_normal((c.seq_len, c.d_model))}
+    params = {"embed": embed_std * rng.standard_normal((c.vocab_size, c.d_model)),
+              "pos": embed_std * rng.standard_normal((c.seq_len, c.d_model))}
     for layer in range(c.n_layers):
         for name, shape in zip(WEIGHTS, [(c.d_model, hd)] * 3 + [(hd, c.d_model)]):
             params[f"layers.{layer}.{name}"] = normal(*shape)
@@ -307,8 +314,8 @@ class TrainingRun:
     snapshots: dict = field(default_factory=dict)
 
 
-def train(config, task, *, steps, seed=0, batch_size=64, lr=1e-2, snapshot_steps=(), params=None, dtype=np.float64,
-          blas_threads=1):
+def train(config, task, *, steps, seed=0, batch_size=64, lr=1e-2, snapshot_steps=(), params=None, embed_std=0.5,
+          dtype=np.float64, blas_threads=1):
     """Train a tiny model on a task with Adam; deterministic for a given seed (chapter 9).
 
     The seed gives two independent random streams, one for the initial
@@ -332,13 +339,15 @@ def train(config, task, *, steps, seed=0, batch_size=64, lr=1e-2, snapshot_steps
         Steps (0..steps) before which to keep a copy of the parameters.
     params : dict, optional
         Start from these instead of a random initialisation.
+    embed_std : float, default 0.5
+        The initial embeddings' standard deviation (see :func:`init_params`).
     dtype : numpy float dtype, default float64
         The dtype of the parameters and of every computation.
     blas_threads : int or None, default 1
         BLAS threads while training, set with threadpoolctl when it is
         installed. The matrices are so small that more threads only wait for
-        each other (on a busy 2-core machine, 2 threads ran 10 times slower
-        than 1); the results are the same. None leaves BLAS alone.
+        each other: on a busy 2-core machine, 2 threads ran 10 times slower
+        than 1 (with the same losses, bit for bit). None leaves BLAS alone.
 
     Returns
     -------
@@ -349,7 +358,7 @@ def train(config, task, *, steps, seed=0, batch_size=64, lr=1e-2, snapshot_steps
     if any(s < 0 or s > steps for s in keep):
         raise ValueError(f"snapshot_steps must lie in 0..steps={steps}, got {sorted(keep)}")
     with _blas_threads(blas_threads):
-        return _train(config, task, steps, seed, batch_size, lr, keep, params, dtype)
+        return _train(config, task, steps, seed, batch_size, lr, keep, params, embed_std, dtype)
 
 
 def _blas_threads(n):
@@ -364,10 +373,10 @@ def _blas_threads(n):
     return contextlib.nullcontext()
 
 
-def _train(config, task, steps, seed, batch_size, lr, keep, params, dtype):
+def _train(config, task, steps, seed, batch_size, lr, keep, params, embed_std, dtype):
     """The training loop of :func:`train`, on checked arguments."""
     init_rng, data_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    params = init_params(config, init_rng) if params is None else params
+    params = init_params(config, init_rng, embed_std) if params is None else params
     params = {n: np.asarray(p, dtype=dtype) for n, p in params.items()}
     schedule = lr if callable(lr) else (lambda step: lr)
     state, losses, snapshots = None, np.empty(steps), {}
