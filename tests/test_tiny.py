@@ -351,6 +351,12 @@ def test_induction_heads_form(induction_run):
     assert ind.max() >= 0.5  # an induction head in layer 1
     ablated = tiny.ablate_heads(config, run.params, [(0, int(prev.argmax()))])
     assert acc - tiny.accuracy(config, ablated, held_out) >= 0.30  # K-composition needs the previous-token head
+    # K-composition, read from the weights: the induction head's query for token a matches the
+    # positions where the previous-token head wrote "my previous token was a".
+    embed = run.params["embed"]
+    written = circuits.head_output(config, run.params, 0, int(prev.argmax()), embed)  # (V, D)
+    k_comp = circuits.qk_circuit(config, run.params, 1, int(ind.argmax()), embed, written)  # (V, V)
+    assert circuits.argmax_on_diagonal(k_comp) >= 0.95
 
 
 def test_induction_loss_drops_suddenly(induction_run):

@@ -19,7 +19,7 @@ import numpy as np
 from ._checks import as_float, require_matrix, require_ndim
 from .tiny import check_head
 
-__all__ = ["head_weights", "qk_circuit", "ov_circuit", "argmax_on_diagonal", "attention_score",
+__all__ = ["head_weights", "qk_circuit", "head_output", "ov_circuit", "argmax_on_diagonal", "attention_score",
            "previous_token_score"]
 
 
@@ -77,6 +77,32 @@ def qk_circuit(config, params, layer, head, queries, keys):
     return (queries @ w_q) @ (keys @ w_k).T  # (N, d) @ (d, M) -> (N, M)
 
 
+def head_output(config, params, layer, head, sources):
+    """What a head writes into the residual stream when it attends to one source: ``sources W_v W_o`` (chapter 9).
+
+    A later head reads these vectors. Used as the keys of a layer-1 head's
+    :func:`qk_circuit`, they show K-composition: which tokens layer 1 looks
+    for among the positions where this layer-0 head wrote about a token.
+
+    Parameters
+    ----------
+    config : helpers.tiny.TinyConfig
+    params : dict of str to ndarray
+    layer, head : int
+    sources : array_like, shape (N, D)
+        Vectors in the residual stream at the attended (key) position.
+
+    Returns
+    -------
+    written : ndarray, shape (N, D)
+        Row i is the head's output for a query that puts all its weight on
+        a position holding ``sources[i]``.
+    """
+    _, _, w_v, w_o = head_weights(config, params, layer, head)
+    sources = _check_vectors(sources, "sources", config.d_model)
+    return (sources @ w_v) @ w_o  # (N, D) @ (D, d) @ (d, D) -> (N, D)
+
+
 def ov_circuit(config, params, layer, head, sources):
     """The OV circuit of a head read through the unembedding: ``sources W_v W_o W_U`` (chapter 9).
 
@@ -97,9 +123,7 @@ def ov_circuit(config, params, layer, head, sources):
     circuit : ndarray, shape (N, V)
         The logits the head adds, per attended source vector.
     """
-    _, _, w_v, w_o = head_weights(config, params, layer, head)
-    sources = _check_vectors(sources, "sources", config.d_model)
-    return ((sources @ w_v) @ w_o) @ params["unembed"]  # (N, d) -> (N, D) -> (N, V)
+    return head_output(config, params, layer, head, sources) @ params["unembed"]  # (N, D) @ (D, V) -> (N, V)
 
 
 def _check_vectors(a, name, d_model):

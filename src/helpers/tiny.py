@@ -33,7 +33,8 @@ from .masks import causal_mask
 from .norms import rms_norm
 from .projections import linear
 
-__all__ = ["TinyConfig", "TrainingRun", "init_params", "forward", "loss_and_grads", "cosine_lr", "train", "moving_average", "accuracy", "ablate_heads"]
+__all__ = ["TinyConfig", "TrainingRun", "init_params", "forward", "loss_and_grads", "cosine_lr", "train",
+           "moving_average", "accuracy", "ablate_heads", "check_head"]
 
 WEIGHTS = ("w_q", "w_k", "w_v", "w_o")
 
@@ -155,6 +156,7 @@ def _embed(params, tokens):
 
 
 def _norm(config, params, name, x):
+    """RMSNorm with the gain ``params[name]`` if the model has norms, else x unchanged."""
     return rms_norm(x, params[name]) if config.norm else x
 
 
@@ -200,8 +202,9 @@ def loss_and_grads(config, params, tokens, targets, where=None):
     The forward pass keeps the residual stream before each layer; the
     backward pass walks the layers in reverse. Through a residual connection
     ``x + attention(norm(x))`` the gradient takes both paths: it flows on
-    unchanged and, added to it, back through the head
-    (:func:`helpers.grad.multi_head_attention_backward`).
+    unchanged and, added to it, back through the heads. The step through the
+    heads is that of :func:`helpers.grad.multi_head_attention_backward`,
+    using what the forward pass kept rather than running it again.
 
     Parameters
     ----------
