@@ -51,9 +51,9 @@ def head_weights(config, params, layer, head):
 def qk_circuit(config, params, layer, head, queries, keys):
     """The QK circuit of a head between two sets of vectors: ``queries W_q W_k^T keys^T`` (chapter 9).
 
-    With ``queries = embed[query tokens]`` and ``keys = embed[key tokens]`` it
-    is a token-by-token table of how much each token, as a query, looks for
-    each token as a key. With ``params["pos"]`` on both sides it is the
+    With token embeddings on both sides (e.g. ``embed[key tokens]`` twice for
+    the lookup) it is a token-by-token table of how much each token, as a
+    query, looks for each token as a key. With ``params["pos"]`` on both sides it is the
     positional circuit ``P W_q W_k^T P^T`` (T, T).
 
     Parameters
@@ -112,11 +112,8 @@ def ov_circuit(config, params, layer, head, sources):
 
     Parameters
     ----------
-    config : helpers.tiny.TinyConfig
-    params : dict of str to ndarray
-    layer, head : int
-    sources : array_like, shape (N, D)
-        Vectors in the residual stream at the attended (key) position.
+    config, params, layer, head, sources
+        As in :func:`head_output`; sources (N, D).
 
     Returns
     -------
