@@ -4,6 +4,7 @@
 # Prerequisites: Python 3.10+ with venv, Node.js with npm (for the pinned web
 # assets), and Debian's chromium for the browser test (installed for you when
 # run as root with apt-get, as CI does).
+# make lab (the notebooks in JupyterLab, on a working copy) needs only Python.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
