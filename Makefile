@@ -4,6 +4,7 @@
 # Prerequisites: Python 3.10+ with venv, Node.js with npm (for the pinned web
 # assets), and Debian's chromium for the browser test (installed for you when
 # run as root with apt-get, as CI does).
+# make lab (the notebooks in JupyterLab, on a working copy) needs only Python.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,13 +18,13 @@ HTML := _build/html
 SHARED := ../shared
 BUILD_FLAGS := -n -W --keep-going
 
-.PHONY: help setup assets book serve lab test unit nbval hygiene build-book book-tests bench notebooks reference system-deps clean
+.PHONY: help setup assets book serve lab lab-test test unit nbval hygiene build-book book-tests bench notebooks reference system-deps clean
 
 help:
 	@echo "make book       set up (venv, packages, web assets) and build the HTML book"
 	@echo "make test       set up and run every test: unit, nbval (strict), hygiene, book build, browser"
 	@echo "make serve      serve the built book on http://127.0.0.1:8000"
-	@echo "make lab        open the notebooks in JupyterLab"
+	@echo "make lab        copy the notebooks to my-notebooks/ (first time) and open them in JupyterLab"
 	@echo "make notebooks  re-execute every notebook top to bottom and save it with outputs"
 	@echo "make bench      print the multi-head attention benchmark"
 	@echo "make reference  recompute tests/reference/*.npz with transformers + PyTorch (CPU), in .venv-ref"
@@ -65,8 +66,13 @@ serve:
 	@test -f $(HTML)/index.html || { echo "no book yet: run make book"; exit 1; }
 	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory $(HTML)
 
+# The learner's own copy: my-notebooks/ (git-ignored), never overwritten, so answers never touch the
+# tracked notebooks. Needs only the Python set-up: no npm, no Chromium.
+LAB_DIR := my-notebooks
+
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks
+	$(PY) scripts/working_copy.py notebooks $(LAB_DIR)
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_DIR)
 
 notebooks: setup
 	$(PY) scripts/run_notebooks.py notebooks/*.ipynb
@@ -96,12 +102,18 @@ hygiene:
 book-tests: system-deps setup
 	$(PY) -m pytest tests/book -q
 
+# One notebook in a live JupyterLab, driven by Chromium: Run All, no error, rendered MyST,
+# closed solutions, a responding widget (tests/lab/test_jupyterlab.py).
+lab-test: system-deps setup
+	$(PY) -m pytest tests/lab -q -p no:cacheprovider
+
 test: system-deps setup assets
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory hygiene
 	$(MAKE) --no-print-directory build-book
 	$(MAKE) --no-print-directory book-tests
+	$(MAKE) --no-print-directory lab-test
 	@echo "All tests passed."
 
 bench: setup
