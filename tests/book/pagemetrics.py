@@ -7,7 +7,8 @@ The numbers:
 - the page height, and the share of it taken by code inputs a reader sees
   (a ``.cell_input`` hidden behind "Show code cell source" has no height);
 - where the first widget starts, as a fraction of the page height;
-- every figure's displayed width over its natural width;
+- every figure's displayed width over its natural width, and whether a click
+  opens it at full size (web/qkv.js);
 - every display equation whose content is wider than its column;
 - the page's scroll width, and the elements that stick out past the viewport.
 """
@@ -53,7 +54,7 @@ METRICS_JS = r"""() => {
     const w = img.getBoundingClientRect().width;
     return {src: (img.getAttribute('src') || '').slice(-60), widget: img.classList.contains('widget-image'),
             shown: Math.round(w), natural: img.naturalWidth, ratio: w / img.naturalWidth,
-            section: heading(img)};
+            zoom: !!img.closest('a.qkv-zoom'), section: heading(img)};
   });
 
   const equations = [];

@@ -99,7 +99,8 @@ def test_page_in_chromium(browser, server, page_path):
 
 @pytest.mark.parametrize("page_path", PAGES)
 def test_figures_and_equations_fit_a_desktop(browser, server, page_path):
-    """At 1366 px no figure is shrunk below 75% of its width and no equation is wider than its column."""
+    """At 1366 px no figure is shrunk below 75% of its width, every shrunk output figure opens at full
+    size when clicked, and no equation is wider than its column."""
     page, _ = _open(browser, server, page_path)
     try:
         wait_until_typeset(page)
@@ -110,8 +111,11 @@ def test_figures_and_equations_fit_a_desktop(browser, server, page_path):
                   for f in shrunk_figures(metrics)]
         wide = [f"{e['content']} px in a {e['column']} px column in '{e['section']}': {e['text']}"
                 for e in metrics["equations"]]
+        no_zoom = [f"{f['natural']} px shown at {f['shown']} px in '{f['section']}' ({f['src']})"
+                   for f in metrics["figures"] if not f["widget"] and f["shown"] < f["natural"] - 2 and not f["zoom"]]
         problems = ([f"figure shown below {SHRUNK:.0%} of its width: {s}" for s in shrunk]
-                    + [f"equation wider than its column: {w}" for w in wide])
+                    + [f"equation wider than its column: {w}" for w in wide]
+                    + [f"shrunk figure that a click does not open at full size: {z}" for z in no_zoom])
         assert problems == [], "\n".join(problems)
     finally:
         page.close()
