@@ -18,14 +18,16 @@ HTML := _build/html
 SHARED := ../shared
 BUILD_FLAGS := -n -W --keep-going
 
-.PHONY: help setup assets book serve lab lab-test test unit nbval hygiene build-book book-tests bench notebooks reference system-deps clean
+.PHONY: help setup assets book serve lab lab-test test unit nbval hygiene build-book book-tests kit kit-test measure bench notebooks reference system-deps clean
 
 help:
 	@echo "make book       set up (venv, packages, web assets) and build the HTML book"
 	@echo "make test       set up and run every test: unit, nbval (strict), hygiene, book build, browser"
 	@echo "make serve      serve the built book on http://127.0.0.1:8000"
 	@echo "make lab        copy the notebooks to my-notebooks/ (first time) and open them in JupyterLab"
-	@echo "make notebooks  re-execute every notebook top to bottom and save it with outputs"
+	@echo "make notebooks  re-execute every notebook top to bottom and save it with outputs (no widget state)"
+	@echo "make kit        make qkv-course-kit.zip (the notebooks, the helpers, the pins); make book does it too"
+	@echo "make measure    print page heights, code share, figure sizes and phone widths of the built book"
 	@echo "make bench      print the multi-head attention benchmark"
 	@echo "make reference  recompute tests/reference/*.npz with transformers + PyTorch (CPU), in .venv-ref"
 	@echo "make clean      remove the build, the venv and the web assets"
@@ -42,7 +44,7 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 setup: $(VENV)/.installed
 
 # MathJax 3, require.js and the ipywidgets HTML manager, pinned in web/package-lock.json.
-build_assets/vendor/.staged: web/package.json web/package-lock.json web/qkv-widgets-config.js web/qkv.css scripts/stage_assets.py | $(VENV)/.installed
+build_assets/vendor/.staged: web/package.json web/package-lock.json web/qkv-widgets-config.js web/qkv.css web/qkv.js scripts/stage_assets.py | $(VENV)/.installed
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
 	npm ci --prefix web --no-audit --no-fund --loglevel=error
 	$(PY) scripts/stage_assets.py
@@ -53,6 +55,8 @@ assets: build_assets/vendor/.staged
 # ---- the book ---------------------------------------------------------------
 # Always from scratch: Sphinx would otherwise reuse its cached doctrees and skip
 # re-executing notebooks whose source did not change, even when the helpers did.
+# The build also makes the course kit (web/qkv_book.py calls scripts/make_kit.py)
+# and copies it into the site, where the preface and the chapters link it.
 build-book: setup assets
 	rm -rf _build
 	$(JB) build . $(BUILD_FLAGS)
@@ -61,6 +65,14 @@ book: build-book
 	@echo
 	@echo "The book is built. Open this file in a browser:"
 	@echo "  $(abspath $(HTML))/index.html"
+	@echo "The course kit it offers for download: $$(ls $(HTML)/_downloads/*/qkv-course-kit.zip)"
+
+kit: setup
+	$(PY) scripts/make_kit.py
+
+# What a reader sees on every page, at 1366 px and 390 px (see scripts/measure_book.py).
+measure: setup
+	$(PY) scripts/measure_book.py --label $${LABEL:-now}
 
 serve:
 	@test -f $(HTML)/index.html || { echo "no book yet: run make book"; exit 1; }
@@ -89,7 +101,7 @@ system-deps:
 	fi
 
 unit: setup
-	$(PY) -m pytest tests --ignore=tests/book -q
+	$(PY) -m pytest tests --ignore=tests/book --ignore=tests/kit -q
 
 nbval: setup
 	$(PY) -m pytest --nbval notebooks -q -p no:cacheprovider
@@ -107,12 +119,17 @@ book-tests: system-deps setup
 lab-test: system-deps setup
 	$(PY) -m pytest tests/lab -q -p no:cacheprovider
 
+# Unpack the kit, follow its README in a fresh venv, run a notebook under nbval.
+kit-test: setup
+	$(PY) -m pytest tests/kit -q
+
 test: system-deps setup assets
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory hygiene
 	$(MAKE) --no-print-directory build-book
 	$(MAKE) --no-print-directory book-tests
+	$(MAKE) --no-print-directory kit-test
 	$(MAKE) --no-print-directory lab-test
 	@echo "All tests passed."
 
@@ -129,4 +146,4 @@ reference:
 	.venv-ref/bin/python tests/reference/make_reference.py
 
 clean:
-	rm -rf _build build_assets web/node_modules $(VENV) .venv-ref src/*.egg-info
+	rm -rf _build build_assets web/node_modules $(VENV) .venv-ref src/*.egg-info qkv-course-kit.zip

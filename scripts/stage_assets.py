@@ -18,6 +18,7 @@ COPIES = [
     (MODULES / "@jupyter-widgets" / "html-manager" / "dist", OUT / "html-manager"),
     (ROOT / "web" / "qkv-widgets-config.js", OUT / "qkv-widgets-config.js"),
     (ROOT / "web" / "qkv.css", OUT.parent / "qkv.css"),  # the book's own styles, at _static/qkv.css
+    (ROOT / "web" / "qkv.js", OUT.parent / "qkv.js"),    # click a shrunk figure to see it at full size
 ]
 SKIP = shutil.ignore_patterns("*.map", "embed.js", "embed.js.LICENSE.txt", "libembed-amd.js")
 

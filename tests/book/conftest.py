@@ -3,14 +3,12 @@
 These tests read _build/html, so they fail, rather than skip, when the book has
 not been built: a missing build is a broken pipeline, not a reason to pass.
 """
-import functools
-import http.server
 import pathlib
-import threading
 
 import pytest
 
 from bookpages import CHROMIUM, CHROMIUM_ARGS, HTML, ROOT
+from pagemetrics import serve
 
 
 @pytest.fixture(scope="session")
@@ -20,21 +18,11 @@ def built_html():
     return HTML
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="session")
 def server(built_html):
     """Serve the built book on 127.0.0.1 at a free port; yield its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(built_html))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(built_html) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,17 @@
 """Static checks of the built HTML: every page exists, none shows a traceback,
-and none loads anything from another host."""
+none loads anything from another host, the course kit is in the site and every
+link to it works, and the header offers no .ipynb download and a repository
+button exactly when repository.url is set."""
 import html.parser
 import re
+import sys
 import urllib.parse
+import zipfile
 
 import pytest
+import yaml
 
-from bookpages import toc_pages
+from bookpages import ROOT, toc_pages
 
 PAGES = toc_pages()
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -86,3 +91,69 @@ def test_offline_assets_are_served(built_html):
 
 def test_index_redirects_to_preface(built_html):
     assert "book/preface.html" in (built_html / "index.html").read_text(encoding="utf-8")
+
+
+# ---- the course kit, the header buttons ---------------------------------------
+
+KIT = "qkv-course-kit.zip"
+
+
+def _kit_links(built_html):
+    """(page, href) for every link to the course kit on every page."""
+    links = []
+    for page in PAGES:
+        text = (built_html / f"{page}.html").read_text(encoding="utf-8")
+        links += [(page, href) for href in re.findall(r'href="([^"#]*' + re.escape(KIT) + ')"', text)]
+    return links
+
+
+def test_site_offers_the_course_kit(built_html):
+    kits = list(built_html.glob(f"_downloads/*/{KIT}"))
+    assert len(kits) == 1, f"expected one {KIT} in _build/html/_downloads, found {kits}"
+    with zipfile.ZipFile(kits[0]) as zf:
+        names = set(zf.namelist())
+        assert zf.testzip() is None, "the kit's zip is damaged"
+    notebooks = {f"qkv-course-kit/{p}.ipynb" for p in PAGES if p.startswith("notebooks/")}
+    missing = notebooks - names
+    assert not missing, f"the kit lacks {sorted(missing)}"
+    assert {"qkv-course-kit/README.md", "qkv-course-kit/src/helpers/__init__.py"} <= names
+
+
+def test_every_link_to_the_kit_works(built_html):
+    links = _kit_links(built_html)
+    assert any(page == PAGES[0] for page, _ in links), "the preface does not link the course kit"
+    for page, href in links:
+        target = (built_html / page).parent / urllib.parse.unquote(href)
+        assert target.resolve().is_file(), f"{page} links the kit as {href}, which is not in the site"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_notebook_download_button(built_html, page):
+    """A chapter's .ipynb alone cannot run (it imports helpers): the book offers the kit instead."""
+    text = (built_html / f"{page}.html").read_text(encoding="utf-8")
+    assert "download-notebook-button" not in text and "download-source-button" not in text
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_repository_button_while_no_url_is_set(built_html, page):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    url = (config.get("repository") or {}).get("url") or ""
+    text = (built_html / f"{page}.html").read_text(encoding="utf-8")
+    assert ("source-repository-button" in text) == bool(url.strip()), \
+        f"repository.url is {url!r}, but the repository button is {'missing' if url else 'shown'}"
+
+
+@pytest.mark.parametrize("url, shown", [("", False), ("  ", False), (None, False),
+                                        ("https://github.com/OWNER/qkv", True)])
+def test_repository_button_follows_the_url(url, shown):
+    """web/qkv_book.py turns the theme's repository button on exactly when repository.url is set."""
+    import types
+
+    sys.path.insert(0, str(ROOT / "web"))
+    try:
+        import qkv_book
+    finally:
+        sys.path.remove(str(ROOT / "web"))
+    config = types.SimpleNamespace(html_theme_options={"repository_url": url})
+    qkv_book._repository_button(None, config)
+    assert config.html_theme_options["use_repository_button"] is shown
