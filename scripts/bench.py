@@ -6,11 +6,11 @@ effective GFLOP/s of helpers.multi_head_attention at B=8, T=512, D=512, H=8
 `mha_vs_matmul_ratio: X.XX`. Everything is measured in this one process,
 best of several repeats after a warm-up. This is not a test.
 
-Then (chapter 9) the peak memory, measured with tracemalloc, of
+Then (chapter 12) the peak memory, measured with tracemalloc, of
 helpers.tiled.tiled_attention against scaled_dot_product_attention at
 T = S = 4096, d = 64, float32: `tiled_vs_sdpa_peak_memory_ratio: X.XX`.
 
-Then (chapter 10) greedy generation with SmolLM2-135M-Instruct, numpy
+Then (chapter 13) greedy generation with SmolLM2-135M-Instruct, numpy
 (helpers.smollm2, KV cache) against the reference implementation
 (transformers + PyTorch CPU, KV cache, 2 threads) on the same prompt ids and
 the same number of new tokens (EOS ignored, so both make exactly that many).
@@ -97,7 +97,7 @@ def blas_info():
 def mha_flops(b, t, s, d_model, h, h_kv, d):
     """FLOPs of one multi_head_attention forward pass: its matrix products (softmax ignored).
 
-    Counted by helpers.cost.mha_costs, the per-step formulas chapter 9 teaches.
+    Counted by helpers.cost.mha_costs, the per-step formulas chapter 12 teaches.
     """
     return sum(step["flops"] for step in cost.mha_costs(b, t, s, d_model, h, h_kv, d) if step["step"] != "softmax")
 
@@ -131,7 +131,7 @@ def main():
     bench_generation()
 
 
-# ---------------------------------------------------------------- chapter 9: tiled attention
+# ---------------------------------------------------------------- chapter 12: tiled attention
 
 
 def bench_tiled(rng):
@@ -144,7 +144,7 @@ def bench_tiled(rng):
     print(f"tiled_vs_sdpa_peak_memory_ratio: {tiled / sdpa:.2f}")
 
 
-# ---------------------------------------------------------------- chapter 10: SmolLM2 generation
+# ---------------------------------------------------------------- chapter 13: SmolLM2 generation
 
 
 class ReferenceProcess:

@@ -9,7 +9,7 @@ to a missing kit fails the build.
 
 The zip holds one folder, qkv-course-kit/, with the stored notebooks, the
 helpers package (src/helpers), pyproject.toml, the pinned requirements, the
-reference arrays that chapters 7, 8 and 10 compare against, and README.md: five
+reference arrays that chapters 10, 11 and 13 compare against, and README.md: five
 lines that make a venv, install, and start JupyterLab. tests/kit/test_kit.py
 follows that README in a fresh venv and runs a notebook under nbval.
 

@@ -466,7 +466,7 @@ def _mha_value(d):
     return 4 * d["d_model"] ** 2 + (4 * d["d_model"] if d["bias"] else 0)
 
 
-# ---------------------------------------------------------------- chapter 7: real checkpoints
+# ---------------------------------------------------------------- chapter 10: real checkpoints
 
 def _query_data(rng):
     n = int(rng.choice([6, 24, 48]))
@@ -532,7 +532,7 @@ def _with(key, value):
     return make
 
 
-# ---------------------------------------------------------------- chapter 8: GQA, RoPE and the KV cache
+# ---------------------------------------------------------------- chapter 11: GQA, RoPE and the KV cache
 
 def _kv_map_data(rng):
     h, h_kv = [(12, 4), (9, 3), (8, 2), (6, 2), (32, 8), (8, 1), (4, 4)][int(rng.integers(7))]
@@ -596,7 +596,7 @@ def _expand_correct(d):
                     concatenate=cols, loops=[[float(right[i, j]) for j in range(right.shape[1])] for i in range(right.shape[0])])
 
 
-# ---------------------------------------------------------------- chapter 9: cost
+# ---------------------------------------------------------------- chapter 12: cost
 
 def _flops_data(rng):
     return dict(B=int(rng.integers(1, 9)), H=int(rng.choice([9, 12, 32])), T=int(rng.choice([1, 128, 1000])),
@@ -660,7 +660,7 @@ def _crossover_correct(d):
     return kinds
 
 
-# ---------------------------------------------------------------- chapter 10: generation
+# ---------------------------------------------------------------- chapter 13: generation
 
 def _logits_data(rng):
     return dict(logits=rng.normal(size=(int(rng.integers(3, 7)), 50)).round(3))

@@ -1,4 +1,4 @@
-"""Tests for the chapter 10 exercise checks: right answers pass, each kind of wrong answer gets its own message."""
+"""Tests for the chapter 13 exercise checks: right answers pass, each kind of wrong answer gets its own message."""
 
 import numpy as np
 import pytest

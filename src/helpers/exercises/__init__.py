@@ -29,10 +29,10 @@ from .qkv import *  # noqa: F401,F403  (chapter 3)
 from .attention import *  # noqa: F401,F403  (chapter 4)
 from .masks import *  # noqa: F401,F403  (chapter 5)
 from .heads import *  # noqa: F401,F403  (chapter 6)
-from .checkpoints import *  # noqa: F401,F403  (chapter 7)
-from .variants import *  # noqa: F401,F403  (chapter 8)
-from .cost import *  # noqa: F401,F403  (chapter 9)
-from .generation import *  # noqa: F401,F403  (chapter 10)
+from .checkpoints import *  # noqa: F401,F403  (chapter 10)
+from .variants import *  # noqa: F401,F403  (chapter 11)
+from .cost import *  # noqa: F401,F403  (chapter 12)
+from .generation import *  # noqa: F401,F403  (chapter 13)
 from . import attention as _attention, checkpoints as _checkpoints, cost as _cost, generation as _generation
 from . import heads as _heads, masks as _masks, projections as _projections, qkv as _qkv
 from . import scores as _scores, variants as _variants

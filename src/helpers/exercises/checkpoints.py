@@ -1,4 +1,4 @@
-"""Exercise checks on real checkpoints: weight layouts, names and fused matrices (chapter 7)."""
+"""Exercise checks on real checkpoints: weight layouts, names and fused matrices (chapter 10)."""
 
 import numpy as np
 
@@ -31,7 +31,7 @@ def check_checkpoint_query(q, x, weight, bias):
     Verdict
         Truthy when the answer is right; displayed as its one-line message.
 
-    Used in Chapter 7.
+    Used in Chapter 10.
     """
     if q is None:
         return report(False, NOT_ATTEMPTED)
@@ -94,7 +94,7 @@ def check_split_c_attn(parts, c_attn):
     Verdict
         Truthy when the answer is right; displayed as its one-line message.
 
-    Used in Chapter 7.
+    Used in Chapter 10.
     """
     if parts is None:
         return report(False, NOT_ATTEMPTED)
@@ -161,7 +161,7 @@ def check_attention_param_total(count, shapes):
     Verdict
         Truthy when the answer is right; displayed as its one-line message.
 
-    Used in Chapter 7.
+    Used in Chapter 10.
     """
     if count is None:
         return report(False, NOT_ATTEMPTED)
@@ -247,7 +247,7 @@ def check_bert_to_llama_names(mapping):
         that is not Llama's, a layer prefix or a .weight suffix, the dict
         the wrong way round.
 
-    Used in Chapter 7.
+    Used in Chapter 10.
     """
     if mapping is None:
         return report(False, NOT_ATTEMPTED)

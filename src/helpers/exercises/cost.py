@@ -1,4 +1,4 @@
-"""Exercise checks on the cost of attention: FLOPs, memory, tiling (chapter 9)."""
+"""Exercise checks on the cost of attention: FLOPs, memory, tiling (chapter 12)."""
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def check_qk_flops(flops, B, H, T, S, d):
         slip (no factor 2, no heads, no batch, d_model instead of d, T x T
         instead of T x S, both matmuls, GFLOP instead of FLOP).
 
-    Used in Chapter 9.
+    Used in Chapter 12.
     """
     flops, problem = _read(flops, "flops")
     if problem:
@@ -96,7 +96,7 @@ def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
     -------
     Verdict
 
-    Used in Chapter 9.
+    Used in Chapter 12.
     """
     nbytes, problem = _read(nbytes, "block_bytes")
     if problem:
@@ -173,7 +173,7 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
         first wrong one and the likely slip (rescaling forgotten, the sign of
         the exponent flipped, the old maximum or no maximum subtracted).
 
-    Used in Chapter 9.
+    Used in Chapter 12.
     """
     if answer is None:
         return report(False, NOT_ATTEMPTED)
@@ -273,7 +273,7 @@ def check_attention_crossover(length, D, H, H_kv, d):
     -------
     Verdict
 
-    Used in Chapter 9.
+    Used in Chapter 12.
     """
     length, problem = _read(length, "T_cross")
     if problem:

@@ -1,4 +1,4 @@
-"""Exercise checks on running a whole language model: generation and the KV cache (chapter 10).
+"""Exercise checks on running a whole language model: generation and the KV cache (chapter 13).
 
 The expected answers come from the course's own code (the chat template of
 :func:`helpers.checkpoints.smollm2_chat_prompt`, the SwiGLU of
@@ -40,7 +40,7 @@ def check_greedy_next_id(answer, logits):
         flattened array, one id per position, the largest value instead of
         its index, argmin).
 
-    Used in Chapter 10.
+    Used in Chapter 13.
     """
     if answer is None:
         return report(False, NOT_ATTEMPTED)
@@ -120,7 +120,7 @@ def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
         wrong one (the last token fed back, the prompt forgotten, a sequence
         that does not grow, counting from an empty sequence, ...).
 
-    Used in Chapter 10.
+    Used in Chapter 13.
     """
     if with_cache is None and without_cache is None:
         return report(False, NOT_ATTEMPTED)
@@ -199,7 +199,7 @@ def check_chat_prompt(text, user_message, system=None):
         ``assistant``, no system message, missing newlines between turns) or
         shows where the text first differs.
 
-    Used in Chapter 10.
+    Used in Chapter 13.
     """
     if text is None:
         return report(False, NOT_ATTEMPTED)
@@ -265,7 +265,7 @@ def check_swiglu(answer, x, w_gate, w_up, w_down):
         silu, gate and up swapped, ReLU, no activation, added instead of
         multiplied, w_down forgotten, a wrong shape).
 
-    Used in Chapter 10.
+    Used in Chapter 13.
     """
     if answer is None:
         return report(False, NOT_ATTEMPTED)

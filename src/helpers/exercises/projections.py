@@ -97,7 +97,7 @@ def check_row_layout_weight(w, weight):
     Verdict
         Truthy when the answer is right; displayed as its one-line message.
 
-    Used in Chapters 1 and 7.
+    Used in Chapters 1 and 10.
     """
     if w is None:
         return report(False, NOT_ATTEMPTED)

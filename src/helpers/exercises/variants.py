@@ -1,4 +1,4 @@
-"""Exercise checks on grouped-query attention, RoPE and the KV cache (chapter 8).
+"""Exercise checks on grouped-query attention, RoPE and the KV cache (chapter 11).
 
 The expected answers come from the math helpers (:func:`helpers.repeat_kv`
 and :func:`helpers.apply_rope`) or from the memory formula of the chapter, so
@@ -46,7 +46,7 @@ def check_kv_head_map(answer, num_heads, num_kv_heads):
         :func:`helpers.repeat_kv`; otherwise names the mistake (tiling, i.e.
         ``h % H_kv``; dividing by H_kv instead of the group size; a wrong length).
 
-    Used in Chapter 8.
+    Used in Chapter 11.
     """
     if answer is None:
         return report(False, NOT_ATTEMPTED)
@@ -110,7 +110,7 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
         Truthy when right; otherwise names the slip (no factor 2 for K and V,
         no layers, H instead of H_kv, numbers instead of bytes, a unit).
 
-    Used in Chapter 8.
+    Used in Chapter 11.
     """
     if nbytes is None:
         return report(False, NOT_ATTEMPTED)
@@ -197,7 +197,7 @@ def check_rope_vector(rotated, x, position, base=10000.0):
         otherwise names the mistake (adjacent pairs, the opposite direction,
         angles i/d instead of 2i/d, a position off by one, x unchanged).
 
-    Used in Chapter 8.
+    Used in Chapter 11.
     """
     if rotated is None:
         return report(False, NOT_ATTEMPTED)
@@ -273,7 +273,7 @@ def check_expand_kv_weight(w_expanded, w_kv, num_heads, num_kv_heads):
         Truthy when right; otherwise names the mistake (np.tile of the whole
         matrix, np.repeat of single columns, the PyTorch layout, a wrong shape).
 
-    Used in Chapter 8.
+    Used in Chapter 11.
     """
     if w_expanded is None:
         return report(False, NOT_ATTEMPTED)
