@@ -1,6 +1,10 @@
 """Linear projections: the ``x @ W + b`` behind q_proj, k_proj and v_proj (chapter 1)."""
 
-from ._checks import as_float, require_matrix, require_ndim
+import math
+
+import numpy as np
+
+from ._checks import as_float, require_matrix, require_ndim, result_dtype
 
 
 def linear(x, w, b=None):
@@ -22,14 +26,17 @@ def linear(x, w, b=None):
     Returns
     -------
     y : ndarray, shape (..., d_out)
-        Same float dtype as the inputs (float32 stays float32).
+        Same float dtype as the inputs (float32 stays float32; float16 is
+        computed in float32 and returned as float16; integers give float64).
 
     Raises
     ------
     ValueError
-        If ``w`` is not 2-D, if ``x``'s last axis is not d_in, or if ``b``
-        is not of shape (d_out,).
+        If ``w`` is not 2-D, if ``x``'s last axis is not d_in, if ``b``
+        is not of shape (d_out,), or if finite inputs give a result too
+        large for the dtype (e.g. above 65504 in float16).
     """
+    dtype = result_dtype(x, w, b)
     x = as_float(x, "x")
     w = as_float(w, "w")
     require_ndim(x, "x", 1, "(..., d_in)")
@@ -37,14 +44,26 @@ def linear(x, w, b=None):
     if x.shape[-1] != w.shape[0]:
         raise ValueError(f"w has shape {w.shape} but x has shape {x.shape}: w needs one row per input "
                          f"dimension, d_in={x.shape[-1]} (a PyTorch weight is (out, in): pass weight.T)")
-    # Stack all rows into one (N, d_in) matrix so the whole batch is ONE matrix
-    # product (numpy would otherwise run one product per batch entry), then
-    # restore the leading axes: (..., d_in) @ (d_in, d_out) -> (..., d_out).
-    rows = x.reshape(-1, w.shape[0])
-    y = (rows @ w).reshape(x.shape[:-1] + (w.shape[1],))
     if b is not None:
         b = as_float(b, "b")
         if b.shape != (w.shape[1],):
             raise ValueError(f"b has shape {b.shape} but w has shape {w.shape}: b must have shape (d_out,) = ({w.shape[1]},)")
-        y = y + b  # broadcasts over every row
+    # Stack all rows into one (N, d_in) matrix so the whole batch is ONE matrix
+    # product (numpy would otherwise run one product per batch entry), then
+    # restore the leading axes: (..., d_in) @ (d_in, d_out) -> (..., d_out).
+    rows = x.reshape(math.prod(x.shape[:-1]), w.shape[0])  # sizes spelled out: works for empty arrays too
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in words
+        y = (rows @ w).reshape(x.shape[:-1] + (w.shape[1],))
+        if b is not None:
+            y = y + b  # broadcasts over every row
+        y = y.astype(dtype, copy=False)
+    if not np.isfinite(y).all():
+        _raise_if_overflow(y, x, w, b)
     return y
+
+
+def _raise_if_overflow(y, x, w, b):
+    """A non-finite ``y`` from finite inputs means the result overflowed its dtype: say so."""
+    if all(np.isfinite(a).all() for a in (x, w) + (() if b is None else (b,))):
+        raise ValueError(f"x @ w + b overflows {y.dtype}: the inputs are finite but the result exceeds "
+                         f"{np.finfo(y.dtype).max:.5g} in size; compute in a wider dtype or scale the inputs down")
