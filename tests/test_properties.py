@@ -4,9 +4,9 @@ Random shapes (T = 1 and S = 0 included), masks, float32 and float64, and GQA
 ratios. The profile loaded in tests/conftest.py makes every run draw the same
 examples (``derandomize=True``), so CI never flakes.
 
-Every reference here is written independently of the helper it checks: a
-plain Python loop for attention, an explicit loop over query heads (each
-picking its own key/value head) for GQA.
+Every reference here is written independently of the helper it checks: the
+plain Python loop of tests/conftest.py for attention, and for GQA an explicit
+loop over query heads, each picking its own key/value head.
 """
 
 import math
@@ -73,35 +73,12 @@ def test_softmax_rows_sum_to_one_and_are_never_nan(case):
 # ---------------------------------------------------------------- scaled dot-product attention
 
 
-def loop_attention(q, k, v, mask):
-    """Plain Python: for every batch entry and query, the allowed keys, math.exp, a weighted sum."""
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    t, d_k = q.shape[-2:]
-    s, d_v = v.shape[-2:]
-    q, k, v = (np.broadcast_to(a.astype(np.float64), batch + a.shape[-2:]) for a in (q, k, v))
-    allowed = np.ones(batch + (t, s), bool) if mask is None else np.broadcast_to(mask, batch + (t, s))
-    out = np.zeros(batch + (t, d_v))
-    weights = np.zeros(batch + (t, s))
-    for idx in np.ndindex(*batch):
-        for i in range(t):
-            keys = [j for j in range(s) if allowed[idx + (i, j)]]
-            if not keys:
-                continue  # no allowed key: zero weights, zero output
-            score = {j: sum(q[idx + (i, c)] * k[idx + (j, c)] for c in range(d_k)) / math.sqrt(d_k) for j in keys}
-            top = max(score.values())
-            total = sum(math.exp(x - top) for x in score.values())
-            for j in keys:
-                weights[idx + (i, j)] = math.exp(score[j] - top) / total
-                for c in range(d_v):
-                    out[idx + (i, c)] += weights[idx + (i, j)] * v[idx + (j, c)]
-    return out, weights
-
-
 @given(attention_inputs())
-def test_scaled_dot_product_attention_equals_a_plain_loop(case):
+def test_scaled_dot_product_attention_equals_a_plain_loop(naive_attention, case):
+    """The reference is tests/conftest.py's: plain Python loops over batch entries, queries and keys, math.exp."""
     q, k, v, mask = case
     out, weights = helpers.scaled_dot_product_attention(q, k, v, mask=mask)
-    ref_out, ref_weights = loop_attention(q, k, v, mask)
+    ref_out, ref_weights = naive_attention(q, k, v, mask=mask)
     assert out.dtype == weights.dtype == q.dtype
     assert out.shape == ref_out.shape and weights.shape == ref_weights.shape
     np.testing.assert_allclose(weights, ref_weights, **TOL[q.dtype.type])
@@ -156,7 +133,7 @@ def gqa_inputs(draw):
 
 
 @given(gqa_inputs())
-def test_grouped_query_attention_equals_each_query_head_with_its_own_kv_head(case):
+def test_grouped_query_attention_equals_each_query_head_with_its_own_kv_head(naive_attention, case):
     x, context, (w_q, w_k, w_v, w_o), h, h_kv, mask = case
     out, weights = helpers.multi_head_attention(x, w_q, w_k, w_v, w_o, num_heads=h, num_kv_heads=h_kv,
                                                 context=context, mask=mask)
@@ -169,7 +146,7 @@ def test_grouped_query_attention_equals_each_query_head_with_its_own_kv_head(cas
         q_h = x @ w_q[:, head * d:(head + 1) * d]
         k_h = source @ w_k[:, kv * d:(kv + 1) * d]
         v_h = source @ w_v[:, kv * d:(kv + 1) * d]
-        o, a = loop_attention(q_h, k_h, v_h, mask)
+        o, a = naive_attention(q_h, k_h, v_h, mask=mask)
         head_outs.append(o)
         head_weights.append(a)
     expected = np.concatenate(head_outs, axis=-1) @ w_o.astype(np.float64)

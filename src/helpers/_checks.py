@@ -73,14 +73,19 @@ def require_matrix(a, name, letters):
         raise ValueError(f"{name} must be a 2-D matrix of shape {letters}, but has shape {a.shape}")
 
 
+def as_int(value, name, kind="an integer"):
+    """Return ``value`` as a Python int (Python and numpy integers); a bool, a float or a string is a ValueError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be {kind}, got the bool {bool(value)}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+
+
 def positive_int(value, name):
     """Return ``value`` as a Python int, raising unless it is an integer >= 1 (a bool is not an integer)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a positive integer, got the bool {bool(value)}")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
+    n = as_int(value, name, "a positive integer")
     if n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n}")
     return n

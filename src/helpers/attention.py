@@ -1,11 +1,10 @@
 """Softmax and scaled dot-product attention (chapters 2, 4 and 5)."""
 
 import contextlib
-import operator
 
 import numpy as np
 
-from ._checks import as_float, attention_scale, check_qkv, result_dtype
+from ._checks import as_float, as_int, attention_scale, check_qkv, result_dtype
 
 
 def softmax(scores, axis=-1, *, overwrite=False):
@@ -77,12 +76,7 @@ def softmax(scores, axis=-1, *, overwrite=False):
 
 def _axis(axis, ndim):
     """``axis`` as a non-negative int, or a ValueError naming the shape's number of axes."""
-    if isinstance(axis, (bool, np.bool_)):
-        raise ValueError(f"axis must be an integer, got the bool {axis!r}")
-    try:
-        a = operator.index(axis)
-    except TypeError:
-        raise ValueError(f"axis must be an integer, got {axis!r}") from None
+    a = as_int(axis, "axis")
     if not -ndim <= a < ndim:
         raise ValueError(f"axis {a} is out of range for scores with {ndim} axes")
     return a % ndim
