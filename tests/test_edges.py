@@ -335,20 +335,16 @@ def test_multi_head_attention_keeps_float16(rng):
 
 @pytest.mark.filterwarnings("error")
 def test_linear_keeps_float16_and_sums_in_float32():
-    """4000 products of 1 * 20 sum to 80000 in float32, which overflows float16: a ValueError, not inf."""
+    """4000 products of 1 * 10 sum to 40000: float16 partial sums would round it, float32 ones do not."""
     x = np.ones((1, 4000), np.float16)
-    w = np.full((4000, 2), 20, np.float16)
-    y = linear(x, w / 2)  # 40000: fits float16, though float16 partial sums would lose it
+    y = linear(x, np.full((4000, 2), 10, np.float16))
     assert y.dtype == np.float16 and y[0, 0] == 40000
-    with pytest.raises(ValueError, match=r"x @ w \+ b overflows float16: the inputs are finite but the result "
-                                         r"exceeds 65504"):
-        linear(x, w)
 
 
-@pytest.mark.filterwarnings("error")
-def test_linear_overflow_in_float64_is_a_value_error():
-    with pytest.raises(ValueError, match=r"overflows float64"):
-        linear(np.array([[1e200, 1e200]]), np.array([[1e200], [1.0]]))
+def test_linear_result_beyond_float16_is_inf_as_in_numpy():
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        y = linear(np.ones((1, 4000), np.float16), np.full((4000, 1), 20, np.float16))
+    assert y.dtype == np.float16 and y[0, 0] == np.inf
 
 
 def test_linear_passes_nan_input_through():
