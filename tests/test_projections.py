@@ -97,7 +97,7 @@ PUBLIC_MATH = {
     "merge_heads": "chapter 6",
     "multi_head_attention": "chapter 6",
     "repeat_kv": "chapter 8",
-    "apply_rope": "chapter 8",
+    "apply_rope": "chapter 7",
 }
 
 
