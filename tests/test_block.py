@@ -329,6 +329,7 @@ BLOCK = dict(norm_position="pre", norm="rms", ffn="gelu", num_heads=H)
     (dict(mask=np.ones((T, T))), r"mask must be boolean"),
     (dict(mask=np.ones((2, T, T), bool)), r"mask has shape \(2, 5, 5\), which does not broadcast to \(\.\.\., H, T, S\)"),
     (dict(rope_base=0.0), r"base must be a finite number > 0, got 0\.0"),
+    (dict(positions=np.arange(T)), r"positions are given but rope_base is None"),
     (dict(rope_base=10000.0, positions=np.arange(T + 1)), r"positions has shape \(6,\)"),
     (dict(rope_base=10000.0, positions=np.arange(T) + 0.5), r"positions must be finite integers"),
 ])

@@ -151,31 +151,3 @@ def test_alibi_lowers_the_weight_of_far_keys_by_a_fixed_factor_per_token():
 def test_alibi_rejects_bad_sizes(call, match):
     with pytest.raises(ValueError, match=match):
         call()
-
-
-NEW_PUBLIC = {
-    "sinusoidal_positions": "chapter 7",
-    "sinusoidal_offset_map": "chapter 7",
-    "alibi_slopes": "chapter 7",
-    "alibi_bias": "chapter 7",
-    "rope_angles": "chapter 7",
-    "rope_pairing_permutation": "chapter 7",
-    "layer_norm": "chapter 8",
-    "rms_norm": "chapter 8",
-    "gelu": "chapter 8",
-    "gelu_tanh": "chapter 8",
-    "silu": "chapter 8",
-    "swiglu": "chapter 8",
-    "feed_forward": "chapter 8",
-    "transformer_block": "chapter 8",
-}
-
-
-@pytest.mark.parametrize("name, chapter", sorted(NEW_PUBLIC.items()))
-def test_new_helpers_are_exported_and_documented(name, chapter):
-    """Chapters 7 and 8's helpers are re-exported, and each docstring names its chapter and its shapes."""
-    fn = getattr(helpers, name)
-    assert name in helpers.__all__
-    doc = fn.__doc__ or ""
-    assert chapter in doc and "Parameters" in doc and "Returns" in doc
-    assert "shape (" in doc

@@ -200,7 +200,7 @@ def apply_rope(x, positions, base=10000.0, *, pairing="half"):
     return x * cos + turned * sin
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def _angle_tables(positions_bytes, d, base, pairing, dtype_char):
     """:func:`rope_angles` in the dtype of x, remembered: every layer of a model rotates by the same angles.
 
