@@ -1,4 +1,4 @@
-"""Tests of helpers.bert, the BERT encoder layer of chapter 7.
+"""Tests of helpers.bert, the BERT encoder layer of chapter 10 (a post-norm helpers.transformer_block).
 
 Layer 0 is compared step by step with the reference fixture (transformers on
 PyTorch, tests/reference/minilm_layer0.npz), and the whole six-layer encoder
@@ -47,6 +47,26 @@ def test_gelu_keeps_shape_and_dtype(rng):
     y = bert.gelu(x)
     assert y.shape == x.shape and y.dtype == np.float32
     assert np.all(y >= -0.17) and np.all(np.abs(y - x) <= np.abs(x) + 1e-6)
+
+
+def test_block_params_renames_only_the_norms(rng):
+    layer = _toy_layer(rng)
+    p = bert.block_params(layer)
+    assert set(p) == (set(layer) - {"attn_ln_gamma", "attn_ln_beta", "ffn_ln_gamma", "ffn_ln_beta"}) | {
+        "attn_norm", "attn_norm_bias", "ffn_norm", "ffn_norm_bias"}
+    assert p["attn_norm_bias"] is layer["attn_ln_beta"] and p["w_q"] is layer["w_q"]  # no copies
+    assert "attn_ln_gamma" in layer  # the loader's dict is left alone
+
+
+def test_bert_layer_is_the_post_norm_block(rng):
+    from helpers import transformer_block
+    layer = _toy_layer(rng)
+    x = rng.normal(size=(2, 5, 12))
+    y, w = bert.bert_layer(x, layer, num_heads=3, eps=1e-7)
+    y_block, w_block = transformer_block(x, bert.block_params(layer), norm_position="post", norm="layer",
+                                         ffn="gelu", num_heads=3, eps=1e-7)
+    np.testing.assert_array_equal(y, y_block)
+    np.testing.assert_array_equal(w, w_block)
 
 
 # ---------------------------------------------------------------- the attention mask

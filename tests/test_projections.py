@@ -97,7 +97,21 @@ PUBLIC_MATH = {
     "merge_heads": "chapter 6",
     "multi_head_attention": "chapter 6",
     "repeat_kv": "chapter 8",
-    "apply_rope": "chapter 8",
+    "apply_rope": "chapter 7",
+    "rope_angles": "chapter 7",
+    "rope_pairing_permutation": "chapter 7",
+    "sinusoidal_positions": "chapter 7",
+    "sinusoidal_offset_map": "chapter 7",
+    "alibi_slopes": "chapter 7",
+    "alibi_bias": "chapter 7",
+    "layer_norm": "chapter 8",
+    "rms_norm": "chapter 8",
+    "gelu": "chapter 8",
+    "gelu_tanh": "chapter 8",
+    "silu": "chapter 8",
+    "swiglu": "chapter 8",
+    "feed_forward": "chapter 8",
+    "transformer_block": "chapter 8",
 }
 
 

@@ -1,4 +1,4 @@
-"""Tests of helpers.smollm2, SmolLM2-135M-Instruct end to end in numpy (chapter 10).
+"""Tests of helpers.smollm2, SmolLM2-135M-Instruct end to end in numpy (chapter 13).
 
 The reference is transformers on PyTorch, stored in tests/reference/smollm2_layer0.npz
 (tests/reference/README.md): the last prompt position's logits and the greedy
@@ -210,6 +210,34 @@ def test_forward_rejects_a_partial_model_or_a_wrong_cache(model):
         smollm2.forward([1, 2], fused, config, cache=smollm2.new_cache({**config, "num_layers": 2}, 8))
     with pytest.raises(ValueError, match=r"holds 0 of max_len=3 positions: no room for k of shape \(3, 4, 64\)"):
         smollm2.forward([1, 2, 3, 4], fused, config, cache=smollm2.new_cache(config, 3))
+
+
+@pytest.mark.parametrize("positions, message", [
+    (np.array([8190, 8191, 8192]), r"positions must lie in 0\.\.8191 \(the context length is 8192\), got 8190\.\.8192"),
+    (np.array([-1, 0, 1]), r"positions must lie in 0\.\.8191"),
+    (np.array([0, 1]), r"positions has shape \(2,\) but there are T = 3 ids"),
+    (np.array([0.0, 1.5, 2.0]), r"positions must be finite integers"),
+])
+def test_forward_rejects_positions_outside_the_context(model, positions, message):
+    config, _, fused = model
+    with pytest.raises(ValueError, match=message):
+        smollm2.forward([1, 2, 3], fused, config, positions=positions)
+
+
+def test_forward_rejects_a_cache_that_would_run_past_the_context(model):
+    config, _, fused = model
+    small = {**config, "context_length": 40}  # the same model, told its context is 40 tokens
+    cache = smollm2.new_cache(small, 45)
+    smollm2.forward(np.arange(1, 39), fused, small, cache, last_only=True)  # positions 0..37
+    smollm2.forward([5, 6], fused, small, cache, last_only=True)  # 38, 39: the last two that fit
+    with pytest.raises(ValueError, match=r"positions must lie in 0\.\.39 \(the context length is 40\), got 40\.\.40"):
+        smollm2.forward([7], fused, small, cache, last_only=True)
+
+
+def test_last_positions_of_the_context_are_accepted(model):
+    config, _, fused = model
+    logits = smollm2.forward([1, 2], fused, config, positions=np.array([8190, 8191]), last_only=True)
+    assert logits.shape == (1, 49152) and np.all(np.isfinite(logits))
 
 
 def test_attention_block_rejects_bad_shapes(model):

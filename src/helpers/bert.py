@@ -1,59 +1,59 @@
-"""A BERT encoder layer in numpy, to run all-MiniLM-L6-v2 past layer 0 (chapter 7).
+"""A BERT encoder layer in numpy, to run all-MiniLM-L6-v2 past layer 0 (chapter 10).
 
-Built from the course's helpers: :func:`multi_head_attention`,
-:func:`linear`, :func:`layer_norm` and the padding mask of chapter 5. The
-weights are those of :func:`helpers.checkpoints.load_minilm`, already in the
-course's (d_in, d_out) layout.
-
-One BERT layer is two residual sublayers, each followed by its LayerNorm
-("post-norm")::
+A BERT layer is :func:`helpers.transformer_block` with the norm after each
+residual ("post-norm"), LayerNorm, a GELU feed-forward layer and biases
+everywhere (chapter 8)::
 
     x = LayerNorm(x + attention(x))         # attention.self + attention.output
     x = LayerNorm(x + feed_forward(x))      # intermediate + output
+
+The weights are those of :func:`helpers.checkpoints.load_minilm`, already in
+the course's (d_in, d_out) layout; :func:`block_params` renames its norm
+entries to the block's names.
 
 The letters are the book's: B batch, T tokens, D model width, H heads,
 d head width, F feed-forward width.
 """
 
-import math
-
 import numpy as np
 
 from ._checks import as_float, require_ndim
-from .heads import multi_head_attention
+from .block import block_attention, feed_forward, gelu, transformer_block
 from .masks import padding_mask
 from .norms import layer_norm
-from .projections import linear
 
-__all__ = ["gelu", "attention_mask_to_mask", "bert_attention", "bert_feed_forward",
+__all__ = ["gelu", "attention_mask_to_mask", "block_params", "bert_attention", "bert_feed_forward",
            "bert_layer", "bert_encoder"]
 
-_erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; math.erf, one number at a time
+_NORM_NAMES = {"attn_ln_gamma": "attn_norm", "attn_ln_beta": "attn_norm_bias",
+               "ffn_ln_gamma": "ffn_norm", "ffn_ln_beta": "ffn_norm_bias"}
 
 
-def gelu(x):
-    """BERT's activation, the exact GELU: ``x * (1 + erf(x / sqrt(2))) / 2``.
+def block_params(layer):
+    """One MiniLM layer's weights under the names of :func:`helpers.transformer_block` (chapter 10).
 
-    Taught in chapter 7. (The tanh formula some libraries use is an approximation
-    that differs by about 1e-4; BERT's ``"gelu"`` is this one.)
+    The projections keep their names (``w_q`` ... ``b_ff_out``); the four
+    LayerNorm entries are renamed: ``attn_ln_gamma`` -> ``attn_norm``,
+    ``attn_ln_beta`` -> ``attn_norm_bias``, ``ffn_ln_gamma`` -> ``ffn_norm``,
+    ``ffn_ln_beta`` -> ``ffn_norm_bias``. No array is copied.
 
     Parameters
     ----------
-    x : array_like, shape (...)
+    layer : dict
+        One entry of ``load_minilm()[1]["layers"]``.
 
     Returns
     -------
-    y : ndarray, same shape and float dtype as ``x``
+    params : dict
+        A new dict; ``layer`` is not changed.
     """
-    x = as_float(x, "x")
-    erf = _erf(x / math.sqrt(2.0)).astype(np.float64)
-    return (0.5 * x * (1.0 + erf)).astype(x.dtype)
+    return {_NORM_NAMES.get(name, name): value for name, value in layer.items()}
 
 
 def attention_mask_to_mask(attention_mask):
     """Turn a tokenizer's ``attention_mask`` (1 = real, 0 = padding) into a mask.
 
-    Taught in chapter 7.
+    Taught in chapter 10.
 
     Parameters
     ----------
@@ -83,7 +83,7 @@ def attention_mask_to_mask(attention_mask):
 
 
 def bert_attention(x, layer, *, num_heads, mask=None, eps=1e-12):
-    """BERT's attention sublayer: attention, residual, LayerNorm (chapter 7).
+    """BERT's attention sublayer: attention, residual, LayerNorm (chapter 10).
 
     ``LayerNorm(x + MHA(x))`` with the layer's ``query``, ``key``, ``value``
     and ``attention.output.dense`` weights and biases.
@@ -111,16 +111,13 @@ def bert_attention(x, layer, *, num_heads, mask=None, eps=1e-12):
     """
     x = as_float(x, "x")
     require_ndim(x, "x", 2, "(..., T, D)")
-    out, weights = multi_head_attention(
-        x, layer["w_q"], layer["w_k"], layer["w_v"], layer["w_o"],
-        num_heads=num_heads, mask=mask,
-        b_q=layer["b_q"], b_k=layer["b_k"], b_v=layer["b_v"], b_o=layer["b_o"])
+    out, weights = block_attention(x, layer, num_heads=num_heads, mask=mask)  # no RoPE: positions are in x
     y = layer_norm(x + out, layer["attn_ln_gamma"], layer["attn_ln_beta"], eps)
     return y, weights
 
 
 def bert_feed_forward(x, layer, eps=1e-12):
-    """BERT's feed-forward sublayer (chapter 7).
+    """BERT's feed-forward sublayer (chapter 10).
 
     ``LayerNorm(x + gelu(x @ W1 + b1) @ W2 + b2)``, F = 1536 for MiniLM.
 
@@ -137,15 +134,15 @@ def bert_feed_forward(x, layer, eps=1e-12):
     y : ndarray, shape like ``x``
     """
     x = as_float(x, "x")
-    hidden = gelu(linear(x, layer["w_ff_in"], layer["b_ff_in"]))  # (..., T, F)
-    out = linear(hidden, layer["w_ff_out"], layer["b_ff_out"])  # (..., T, D)
+    out = feed_forward(x, layer, ffn="gelu")  # gelu(x @ W1 + b1) @ W2 + b2: (..., T, D)
     return layer_norm(x + out, layer["ffn_ln_gamma"], layer["ffn_ln_beta"], eps)
 
 
 def bert_layer(x, layer, *, num_heads, mask=None, eps=1e-12):
-    """One BERT layer: :func:`bert_attention`, then :func:`bert_feed_forward`.
+    """One BERT layer: :func:`helpers.transformer_block`, post-norm, LayerNorm, GELU (chapter 10).
 
-    Taught in chapter 7.
+    The same numbers as :func:`bert_attention` followed by
+    :func:`bert_feed_forward`; the block is taught in chapter 8.
 
     Parameters
     ----------
@@ -162,12 +159,12 @@ def bert_layer(x, layer, *, num_heads, mask=None, eps=1e-12):
     y : ndarray, shape like ``x``
     weights : ndarray, shape (B, H, T, T) or (H, T, T)
     """
-    h, weights = bert_attention(x, layer, num_heads=num_heads, mask=mask, eps=eps)
-    return bert_feed_forward(h, layer, eps), weights
+    return transformer_block(x, block_params(layer), norm_position="post", norm="layer", ffn="gelu",
+                             num_heads=num_heads, mask=mask, eps=eps)
 
 
 def bert_encoder(config, weights, x, *, mask=None, num_layers=None):
-    """Run the first ``num_layers`` layers of a BERT encoder (chapter 7).
+    """Run the first ``num_layers`` layers of a BERT encoder (chapter 10).
 
     Parameters
     ----------

@@ -1,23 +1,21 @@
-"""SmolLM2-135M-Instruct end to end in numpy: forward pass, KV cache, greedy generation (chapter 10).
+"""SmolLM2-135M-Instruct end to end in numpy: forward pass, KV cache, greedy generation (chapter 13).
 
-Everything is built from the course's helpers: :func:`rms_norm`,
-:func:`split_heads` / :func:`merge_heads`, :func:`apply_rope`,
-:func:`causal_mask` and :func:`scaled_dot_product_attention`. The weights come
-from :func:`helpers.checkpoints.load_smollm2`, in the course's (d_in, d_out)
-convention, float32.
-
-One decoder block (there are 30) is two residual sublayers, each with its own
-RMSNorm in front ("pre-norm")::
+Every decoder block (there are 30) is :func:`helpers.transformer_block`
+(chapter 8) with the norm in front of each residual sublayer ("pre-norm"),
+RMSNorm, SwiGLU, grouped-query attention and RoPE::
 
     x = x + attention_block(x)   # RMSNorm, q/k/v, RoPE, GQA attention, o_proj
     x = x + mlp_block(x)         # RMSNorm, SwiGLU
+
+The weights come from :func:`helpers.checkpoints.load_smollm2`, in the
+course's (d_in, d_out) convention, float32.
 
 Two things make generation fast without changing any number:
 
 * :func:`fuse_weights` glues ``w_q | w_k | w_v`` into one (D, (H + 2 H_kv) d)
   matrix and ``w_gate | w_up`` into one (D, 2F) matrix, once. One big matmul
   reads the same weights as three small ones but pays numpy's per-call cost
-  once (the fused QKV of chapter 9).
+  once (the fused QKV of chapter 12).
 * :class:`KVCache` keeps every layer's keys and values, so each new token
   runs through the model alone (T = 1) instead of recomputing the prompt.
 """
@@ -25,15 +23,13 @@ Two things make generation fast without changing any number:
 import numpy as np
 
 from ._checks import positive_int
-from .attention import scaled_dot_product_attention
-from .heads import merge_heads, split_heads
-from .masks import causal_mask
+from .block import block_attention, feed_forward, transformer_block
 from .norms import rms_norm
-from .rope import apply_rope
+from .rope import check_positions
 
 
 class KVCache:
-    """The keys and values one attention layer has seen so far (chapters 8 and 10).
+    """The keys and values one attention layer has seen so far (chapters 11 and 13).
 
     Keys and values of earlier tokens never change (a token only attends to
     the past), so they are computed once and kept; the query is needed only
@@ -110,7 +106,7 @@ class KVCache:
 
 
 def new_cache(config, max_len, dtype=np.float32):
-    """One empty :class:`KVCache` per layer, for :func:`forward` (chapter 10).
+    """One empty :class:`KVCache` per layer, for :func:`forward` (chapter 13).
 
     Parameters
     ----------
@@ -129,7 +125,7 @@ def new_cache(config, max_len, dtype=np.float32):
 
 
 def fuse_layer(layer):
-    """Fuse one layer's projections: ``w_qkv = [w_q | w_k | w_v]``, ``w_gate_up = [w_gate | w_up]`` (chapter 9).
+    """Fuse one layer's projections: ``w_qkv = [w_q | w_k | w_v]``, ``w_gate_up = [w_gate | w_up]`` (chapter 12).
 
     ``x @ w_qkv`` holds ``x @ w_q``, ``x @ w_k`` and ``x @ w_v`` side by side:
     same numbers, one matmul instead of three. Likewise for the MLP.
@@ -165,7 +161,7 @@ def fuse_layer(layer):
 
 
 def fuse_weights(weights):
-    """:func:`fuse_layer` for every layer; returns a new weights dict (chapter 10).
+    """:func:`fuse_layer` for every layer; returns a new weights dict (chapter 13).
 
     Do it once after loading: the fused copies take as much memory as the
     originals, which the caller may then drop.
@@ -176,11 +172,12 @@ def fuse_weights(weights):
 
 
 def attention_block(x, layer, config, positions, cache=None):
-    """The attention sublayer of one SmolLM2 block, without the residual (chapter 10).
+    """The attention sublayer of one SmolLM2 block, without the residual (chapter 13).
 
     RMSNorm -> one fused q/k/v projection -> split into heads -> RoPE on q
     and k -> append k, v to the cache -> grouped-query attention with a causal
-    mask -> merge heads -> o_proj.
+    mask -> merge heads -> o_proj: :func:`helpers.block.block_attention` of
+    the normalised x.
 
     Grouped-query attention without copying: query head h uses kv head
     ``h // (H // H_kv)`` (as with :func:`repeat_kv`). So the H query heads are
@@ -213,31 +210,14 @@ def attention_block(x, layer, config, positions, cache=None):
     ValueError
         If x is not (T, D) or ``positions`` is not (T,).
     """
-    h, h_kv, d = config["num_heads"], config["num_kv_heads"], config["head_dim"]
     layer = fuse_layer(layer)
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != layer["w_qkv"].shape[0]:
-        raise ValueError(f"x has shape {x.shape} but should be (T, D) with D = {layer['w_qkv'].shape[0]}")
-    t = x.shape[0]
-
-    qkv = rms_norm(x, layer["attn_norm"], config["rms_norm_eps"]) @ layer["w_qkv"]  # (T, (H + 2 H_kv) d)
-    qk = split_heads(qkv[:, :(h + h_kv) * d], h + h_kv)  # (H + H_kv, T, d): query heads, then key heads
-    qk = apply_rope(qk, positions, config["rope_base"])  # the same rotation for q and k heads: one call
-    q, k = qk[:h], qk[h:]  # (H, T, d), (H_kv, T, d)
-    v = split_heads(qkv[:, (h + h_kv) * d:], h_kv)  # (H_kv, T, d): no RoPE on values
-    if cache is not None:
-        k, v = cache.append(k, v)  # (H_kv, S, d): every position so far
-    s = k.shape[1]
-
-    groups = q.reshape(h_kv, h // h_kv, t, d)  # (H_kv, H/H_kv, T, d): the query heads of each kv head
-    heads, weights = scaled_dot_product_attention(groups, k[:, None], v[:, None],  # (H_kv, 1, S, d), broadcast
-                                                  mask=causal_mask(t, s))  # queries = the last T positions
-    out = merge_heads(heads.reshape(h, t, d)) @ layer["w_o"]  # (T, H*d) @ (H*d, D) -> (T, D)
-    return out, weights.reshape(h, t, s)
+    x = _check_stream(x, layer)
+    return block_attention(rms_norm(x, layer["attn_norm"], config["rms_norm_eps"]), layer, causal=True,
+                           positions=positions, cache=cache, **_attention_options(config))
 
 
 def mlp_block(x, layer, config):
-    """The MLP sublayer of one SmolLM2 block, without the residual: RMSNorm, then SwiGLU (chapter 10).
+    """The MLP sublayer of one SmolLM2 block, without the residual: RMSNorm, then SwiGLU (chapter 13).
 
     ``down( silu(x @ w_gate) * (x @ w_up) )`` with ``silu(z) = z * sigmoid(z)``:
     the "gate" decides, per hidden unit, how much of the "up" projection
@@ -257,18 +237,15 @@ def mlp_block(x, layer, config):
     out : ndarray, shape (T, D)
     """
     layer = fuse_layer(layer)
-    gate_up = rms_norm(x, layer["ffn_norm"], config["rms_norm_eps"]) @ layer["w_gate_up"]  # (T, 2F)
-    f = gate_up.shape[-1] // 2
-    gate, up = gate_up[:, :f], gate_up[:, f:]  # (T, F) each
-    silu = gate * (0.5 + 0.5 * np.tanh(0.5 * gate))  # sigmoid(z) = (1 + tanh(z/2)) / 2: no overflow in exp
-    return (silu * up) @ layer["w_down"]  # (T, F) @ (F, D) -> (T, D)
+    return feed_forward(rms_norm(x, layer["ffn_norm"], config["rms_norm_eps"]), layer, ffn="swiglu")
 
 
 def forward(ids, weights, config, cache=None, positions=None, *, last_only=False, return_weights=False):
-    """Run SmolLM2 on T token ids and return next-token logits (chapter 10).
+    """Run SmolLM2 on T token ids and return next-token logits (chapter 13).
 
-    Embeddings -> 30 blocks (``x += attention_block(x)``, ``x += mlp_block(x)``)
-    -> final RMSNorm -> tied LM head (``x @ token_embeddings.T``).
+    Embeddings -> 30 blocks (:func:`helpers.transformer_block`: ``x +=
+    attention_block(x)``, ``x += mlp_block(x)``) -> final RMSNorm -> tied LM
+    head (``x @ token_embeddings.T``).
 
     Parameters
     ----------
@@ -281,7 +258,8 @@ def forward(ids, weights, config, cache=None, positions=None, *, last_only=False
     cache : list of KVCache, optional
         From :func:`new_cache`; filled in place with the new keys and values.
     positions : array_like of int, shape (T,), optional
-        Default: the T positions after those the cache holds (0..T-1 without one).
+        Default: the T positions after those the cache holds (0..T-1 without
+        one). Each in 0 .. context_length - 1 (8192 positions for SmolLM2).
     last_only : bool, default False
         Compute the logits of the last position only (all generation needs).
     return_weights : bool, default False
@@ -297,8 +275,9 @@ def forward(ids, weights, config, cache=None, positions=None, *, last_only=False
     Raises
     ------
     ValueError
-        If ids is not a non-empty 1-D array of token ids below V, the weights
-        do not hold every layer, or the cache has the wrong number of layers.
+        If ids is not a non-empty 1-D array of token ids below V, a position
+        is outside the context, the weights do not hold every layer, or the
+        cache has the wrong number of layers.
     """
     ids = _check_ids(ids, config["vocab_size"])
     n_layers = config["num_layers"]
@@ -310,14 +289,15 @@ def forward(ids, weights, config, cache=None, positions=None, *, last_only=False
     if positions is None:
         start = 0 if cache is None else cache[0].length
         positions = np.arange(start, start + len(ids))
+    positions = _check_positions(positions, len(ids), config["context_length"])
 
     x = weights["token_embeddings"][ids]  # (T, D)
     attention = []
+    options = _attention_options(config)
     for i in range(n_layers):
-        layer = weights["layers"][i]
-        out, w = attention_block(x, layer, config, positions, None if cache is None else cache[i])
-        x = x + out
-        x = x + mlp_block(x, layer, config)
+        x, w = transformer_block(x, fuse_layer(weights["layers"][i]), norm_position="pre", norm="rms", ffn="swiglu",
+                                 eps=config["rms_norm_eps"], causal=True, positions=positions,
+                                 cache=None if cache is None else cache[i], **options)
         if return_weights:
             attention.append(w)
     if last_only:
@@ -327,7 +307,7 @@ def forward(ids, weights, config, cache=None, positions=None, *, last_only=False
 
 
 def generate(prompt_ids, weights, config, max_new_tokens, use_cache=True, eos_ids=None):
-    """Greedy decoding: append the most likely next token, one at a time (chapter 10).
+    """Greedy decoding: append the most likely next token, one at a time (chapter 13).
 
     With ``use_cache=True`` the prompt runs through the model once (the
     "prefill"), then each step feeds only the newest token (T = 1) and the
@@ -375,6 +355,31 @@ def generate(prompt_ids, weights, config, max_new_tokens, use_cache=True, eos_id
             break
         step_input = np.array([next_id])  # with a cache: only the new token
     return new_ids
+
+
+def _attention_options(config):
+    """The attention settings of SmolLM2's config, as keywords of :func:`helpers.transformer_block`."""
+    return {"num_heads": config["num_heads"], "num_kv_heads": config["num_kv_heads"], "rope_base": config["rope_base"]}
+
+
+def _check_stream(x, layer):
+    """x as an array of shape (T, D), or a ValueError naming the shapes."""
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != layer["w_qkv"].shape[0]:
+        raise ValueError(f"x has shape {x.shape} but should be (T, D) with D = {layer['w_qkv'].shape[0]}")
+    return x
+
+
+def _check_positions(positions, t, context_length):
+    """Positions as an int64 array of shape (T,) inside the context, or a ValueError."""
+    p = np.asarray(positions)
+    if p.shape != (t,):
+        raise ValueError(f"positions has shape {p.shape} but there are T = {t} ids: need shape (T,) = ({t},)")
+    p = check_positions(p).astype(np.int64)
+    if p.min() < 0 or p.max() >= context_length:
+        raise ValueError(f"positions must lie in 0..{context_length - 1} (the context length is {context_length}), "
+                         f"got {p.min()}..{p.max()}")
+    return p
 
 
 def _check_ids(ids, vocab_size):
