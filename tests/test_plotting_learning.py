@@ -65,3 +65,15 @@ def test_backward_graph_names_every_gradient():
     for name in ("dO", "dA", "dV", "dZ", "dQ", "dK", "(T, S)", "(S, d_v)"):
         assert name in texts
     assert ax.get_title()
+
+
+def test_matrix_image_hides_entries_and_keeps_sparse_ticks():
+    ax = axes()
+    causal = np.tril(np.ones((10, 10), dtype=bool))
+    image = plotting.matrix_image(ax, np.arange(100.0).reshape(10, 10), title="t", xlabel="key", ylabel="query",
+                                  every=4, hidden=~causal)
+    shown = image.get_array()
+    assert np.ma.is_masked(shown[0, 1]) and shown[1, 0] == 10 and image.get_cmap().name == plotting.ATTENTION_CMAP
+    assert list(ax.get_xticks()) == [0, 4, 8] and ax.get_title() == "t" and ax.get_xlabel() == "key"
+    with pytest.raises(ValueError, match=r"hidden has shape \(2, 2\) but the matrix has shape \(10, 10\)"):
+        plotting.matrix_image(ax, np.zeros((10, 10)), title="t", xlabel="x", ylabel="y", hidden=np.ones((2, 2)))

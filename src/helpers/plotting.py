@@ -459,3 +459,51 @@ def draw_backward_graph(ax):
     ax.set(xlim=(-0.2, 10.3), ylim=(-1.5, 3.9))
     ax.set_title("Attention as a graph: the forward pass and the gradients")
     ax.axis("off")
+
+
+def matrix_image(ax, matrix, *, title, xlabel, ylabel, every=8, vmin=None, vmax=None, hidden=None):
+    """Draw a large matrix (a circuit or an attention pattern) with a tick every few rows and columns.
+
+    :func:`heatmap` puts a labelled tick on every row and column, which is
+    right for a few tokens but slow and unreadable for 48. This draws the
+    same picture, in the same colormap (:data:`ATTENTION_CMAP`), with ticks
+    at 0, every, 2 * every, ...; it is fast enough for widget frames.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    matrix : array_like, shape (N, M)
+    title, xlabel, ylabel : str
+    every : int
+        Distance between ticks.
+    vmin, vmax : float, optional
+        Colour limits (default: the range of the visible entries).
+    hidden : array_like of bool, shape (N, M), optional
+        Entries to leave out (drawn light grey), e.g. the future keys of a
+        causal query: ``~causal_mask(T)``.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not 2-D or ``hidden`` does not match it.
+
+    Used in Chapter 9.
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (N, M), but has shape {m.shape}")
+    if hidden is not None:
+        hidden = np.asarray(hidden, dtype=bool)
+        if hidden.shape != m.shape:
+            raise ValueError(f"hidden has shape {hidden.shape} but the matrix has shape {m.shape}")
+        m = np.where(hidden, np.nan, m)
+    ax.set_facecolor("0.85")  # what hidden (NaN) entries show
+    image = ax.imshow(m, cmap=ATTENTION_CMAP, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(0, m.shape[1], every))
+    ax.set_yticks(range(0, m.shape[0], every))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return image
