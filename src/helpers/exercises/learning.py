@@ -106,6 +106,7 @@ def check_softmax_backward(d_scores, weights, d_weights):
 #: The relative error a finite-difference estimate may have: central differences with a step between
 #: about 1e-3 and 1e-7 in float64 land far below it, a forward difference with a small step just below.
 FD_TOLERANCE = 1e-5
+_FD_TEXT = "1e-5"  # FD_TOLERANCE as the messages write it
 
 
 def _relative(a, b):
@@ -161,7 +162,7 @@ def check_finite_difference(dq_fd, q, k, v, d_out):
     error = _relative(answer, exact)
     if error <= FD_TOLERANCE or close(answer, given(exact)):
         return report(True, f"Correct: dq_fd has shape (T, d_k) = {exact.shape} and matches the backward pass "
-                            f"to a relative error below {FD_TOLERANCE:g}.")
+                            f"to a relative error below {_FD_TEXT}.")
     if resembles(answer, 2 * exact, rtol=1e-2):
         return report(False, "dq_fd is twice the gradient: a central difference, L(q + h) - L(q - h), spans a "
                              "distance of 2h, so it is divided by 2h.")
@@ -177,7 +178,7 @@ def check_finite_difference(dq_fd, q, k, v, d_out):
                              "is not: nudge every entry of q in turn, one at a time, and fill in its derivative.",
                       "Loop over every (row, column) index of q.")
     if error < 0.1:
-        return report(False, f"dq_fd is close, but its relative error is {error:.1e}, above {FD_TOLERANCE:g}: "
+        return report(False, f"dq_fd is close, but its relative error is {error:.1e}, above {_FD_TEXT}: "
                              "either the step h is too large (the error shrinks like h**2) or too small for the "
                              "precision (rounding error grows like eps / h; in float32 eps is about 1e-7, so "
                              "compute in float64).", "h = 1e-6 in float64 gives about 1e-10.")
