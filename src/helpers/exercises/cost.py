@@ -147,8 +147,8 @@ def _as_triple(answer):
 def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 (the l of the formulas)
     """Check one update of the online softmax for one query row.
 
-    With ``m_new = max(m, max_j s_j)``, ``alpha = exp(m - m_new)`` and
-    ``p_j = exp(s_j - m_new)``::
+    With ``m_new = max(m, max_j z_j)``, ``alpha = exp(m - m_new)`` and
+    ``p_j = exp(z_j - m_new)``::
 
         l_new   = alpha * l   + sum_j p_j
         acc_new = alpha * acc + sum_j p_j v_j
@@ -162,7 +162,7 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
     acc : array_like, shape (d_v,)
         The running numerator before this block.
     scores : array_like, shape (n,)
-        This block's scores s_j.
+        This block's scores z_j.
     values : array_like, shape (n, d_v)
         This block's value rows v_j.
 
@@ -216,8 +216,8 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
                             "by m, the new ones by m_new, and one sum needs one shift", rescale),
         (flipped * l + p.value.sum(), "l_new rescales l by exp(m_new - m): the sign is flipped. The rescaling is at "
                                       "most 1, because the old terms were shifted by the smaller m", None),
-        (a * l + p_raw.sum(), "l_new uses exp(s_j) without subtracting m_new, so large scores would overflow", None),
-        (a * l + p_old.sum(), "l_new uses exp(s_j - m), the old maximum: the new terms must be shifted by "
+        (a * l + p_raw.sum(), "l_new uses exp(z_j) without subtracting m_new, so large scores would overflow", None),
+        (a * l + p_old.sum(), "l_new uses exp(z_j - m), the old maximum: the new terms must be shifted by "
                               "m_new, like the rescaled old ones", None),
     ]
     acc_slips = [
@@ -225,8 +225,8 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
                                  "rescaling as l", rescale),
         (flipped * acc + p.value @ values, "acc_new rescales acc by exp(m_new - m): the sign is flipped. "
                                            "The rescaling is at most 1", None),
-        (a * acc + p_raw @ values, "acc_new uses exp(s_j) without subtracting m_new", None),
-        (a * acc + p_old @ values, "acc_new uses exp(s_j - m), the old maximum: the new terms are shifted by m_new",
+        (a * acc + p_raw @ values, "acc_new uses exp(z_j) without subtracting m_new", None),
+        (a * acc + p_old @ values, "acc_new uses exp(z_j - m), the old maximum: the new terms are shifted by m_new",
          None),
         (a * acc + values.sum(axis=0), "acc_new adds the plain sum of the value rows: each v_j is weighted by its "
                                        "term p_j", None),
@@ -244,12 +244,12 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
             if resembles(l_got, value):
                 return report(False, why + ".", hint)
         return report(False, f"l_new = {float(l_got):.4g} is not the rescaled old sum plus the new block's terms.",
-                      "l_new = alpha * l + sum_j exp(s_j - m_new).")
+                      "l_new = alpha * l + sum_j exp(z_j - m_new).")
     for value, why, hint in acc_slips:
         if resembles(acc_got, value):
             return report(False, "m_new and l_new are right, but " + why + ".", hint)
     return report(False, "m_new and l_new are right, but acc_new is not: it is rescaled like l, and adds each value "
-                         "row weighted by its new term.", "acc_new = alpha * acc + sum_j exp(s_j - m_new) v_j.")
+                         "row weighted by its new term.", "acc_new = alpha * acc + sum_j exp(z_j - m_new) v_j.")
 
 
 # ---------------------------------------------------------------- where attention starts to dominate
