@@ -605,7 +605,7 @@ def _field(reader, key):
 
 
 def smollm2_config(path=None):
-    """SmolLM2-135M-Instruct's hyper-parameters, from the GGUF metadata (chapter 11).
+    """SmolLM2-135M-Instruct's hyper-parameters, from the GGUF metadata (chapters 11 and 12).
 
     Parameters
     ----------
@@ -841,7 +841,7 @@ def smollm2_tokenizer(*, path=None):
 
 
 def smollm2_chat_prompt(user_message, system=None):
-    """The text SmolLM2-Instruct sees for one user message, ready for its answer (chapter 11).
+    """The text SmolLM2-Instruct sees for one user message, ready for its answer (chapters 11 and 13).
 
     A tiny version of the Jinja chat template stored in the GGUF file
     (``tokenizer.chat_template``), for a single user turn with

@@ -334,10 +334,10 @@ def draw_kv_sharing(ax, num_heads, num_kv_heads, *, fontsize=10, title=None):
         g = int(kv_of[q])
         ax.plot([q, kv_x[g]], [0.8, 0.2], color=colors[g], lw=2)
         ax.text(q, 0.9, f"q{q}", ha="center", va="center", fontsize=fontsize,
-                bbox=dict(boxstyle="round", fc="white", ec=colors[g], lw=2))
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=colors[g], lw=2))
     for g in range(h_kv):
         ax.text(kv_x[g], 0.1, f"kv{g}", ha="center", va="center", fontsize=fontsize,
-                bbox=dict(boxstyle="round", fc=colors[g], ec=colors[g], alpha=0.5))
+                bbox=dict(boxstyle="round,pad=0.2", fc=colors[g], ec=colors[g], alpha=0.5))
     ax.set_xlim(-0.7, h - 0.3)
     ax.set_ylim(-0.05, 1.05)
     ax.axis("off")
