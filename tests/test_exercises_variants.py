@@ -66,6 +66,14 @@ def test_kv_cache_bytes_right(capsys):
     assert run(capsys, exercises.check_kv_cache_bytes, float(RIGHT), **CACHE)[0]
 
 
+@pytest.mark.parametrize("rounded", [1.07e9, 1.074e9, 1073741800, "1.07e9"])
+def test_kv_cache_bytes_accepts_the_count_rounded_to_3_or_more_digits(capsys, rounded):
+    if isinstance(rounded, str):
+        rounded = float(rounded)
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, rounded, **CACHE)
+    assert ok and "1,073,741,824" in msg, msg
+
+
 def test_kv_cache_bytes_not_attempted(capsys):
     ok, msg = run(capsys, exercises.check_kv_cache_bytes, None, **CACHE)
     assert not ok and msg.startswith("Not attempted yet")
@@ -82,7 +90,9 @@ def test_kv_cache_bytes_not_attempted(capsys):
     (RIGHT / 2**20, "is in MiB"),
     (RIGHT / 2**30, "is in GiB"),
     (RIGHT / 10**6, "is in MB"),
-    (RIGHT + 12345, "is not right: the cache holds a key and a value"),
+    (RIGHT + 12345, "close to the right count but not equal to it"),
+    (1.1e9, "close to the right count but not equal to it"),
+    (RIGHT * 3 + 12345, "is not right: the cache holds a key and a value"),
     ("1 GiB", "should be a single number"),
     (float("nan"), "is NaN"),
 ])

@@ -21,6 +21,14 @@ __all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "ch
            "check_chunk_mask"]
 
 
+def rounded_too_far(value, expected):
+    """The message for a count within 5% of ``expected`` but not equal to it, rounded or exact: else None."""
+    if expected and abs(value - expected) <= 0.05 * abs(expected):
+        return (f"{show(value)} is close to the right count but not equal to it: give it exactly, or rounded to at "
+                "least 3 significant digits.")
+    return None
+
+
 def _groups(num_heads, num_kv_heads):
     h, h_kv = int(num_heads), int(num_kv_heads)
     if h < 1 or h_kv < 1 or h % h_kv != 0:
@@ -124,8 +132,8 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
     L, h_kv, d, t, b = int(num_layers), int(num_kv_heads), int(head_dim), int(T), bytes_per_number
     expected = 2 * L * h_kv * d * t * b
 
-    def same(x):  # six products, each rounded once in a float computation
-        return number_matches(nbytes, x, 7 * abs(x))
+    def same(x):  # six products, each rounded once in a float computation, or written rounded (3+ digits)
+        return number_matches(nbytes, x, 7 * abs(x), digits=True)
 
     if same(expected):
         return report(True, f"Correct: 2 x {L} x {h_kv} x {d} x {t} x {b} = {expected:,} bytes "
@@ -154,6 +162,9 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
     for value, why in slips:
         if same(value):
             return report(False, f"{show(nbytes)} {why}.")
+    coarse = rounded_too_far(nbytes, expected)
+    if coarse:
+        return report(False, coarse)
     return report(False, f"{show(nbytes)} is not right: the cache holds a key and a value of every kv head, in every "
                          f"layer, for each of the T = {t} tokens, at {b} bytes per number.")
 
