@@ -558,10 +558,12 @@ def _cache_value(d):
 
 def _rope_data(rng):
     return dict(x=rng.normal(size=8).round(2), position=int(rng.integers(0, 40)),
-                base=float(rng.choice([10000.0, 500000.0, 100.0])))
+                base=float(rng.choice([10000.0, 500000.0, 100.0])), pairing=str(rng.choice(["half", "adjacent"])))
 
 
 def _rope_correct(d):
+    if d["pairing"] == "adjacent":
+        return _rope_adjacent_correct(d)
     x, m, base = d["x"], d["position"], d["base"]
     half = len(x) // 2
     angles = m * base ** (-2 * np.arange(half) / len(x))
@@ -579,6 +581,38 @@ def _rope_correct(d):
         loops[i + half] = x[i + half] * math.cos(a) + x[i] * math.sin(a)
     return one_each(float64=right, float32=y32, complex=np.concatenate([turned.real, turned.imag]), loops=loops,
                     helper=helpers.apply_rope(x[None], [m], base)[0])
+
+
+def _rope_adjacent_correct(d):
+    """Neighbour pairs (2i, 2i + 1): the RoFormer paper's pairing, written as a learner might."""
+    x, m, base = d["x"], d["position"], d["base"]
+    angles = m * base ** (-2 * np.arange(len(x) // 2) / len(x))
+    right = np.empty_like(x)
+    right[0::2] = x[0::2] * np.cos(angles) - x[1::2] * np.sin(angles)
+    right[1::2] = x[1::2] * np.cos(angles) + x[0::2] * np.sin(angles)
+    x32, a32 = f32(x)[0], F32(m) * F32(base) ** (F32(-2) * np.arange(len(x) // 2, dtype=F32) / F32(len(x)))
+    y32 = np.stack([x32[0::2] * np.cos(a32) - x32[1::2] * np.sin(a32),
+                    x32[1::2] * np.cos(a32) + x32[0::2] * np.sin(a32)], axis=-1).ravel()
+    turned = (x[0::2] + 1j * x[1::2]) * np.exp(1j * angles)
+    loops = []
+    for i in range(len(x) // 2):
+        a = m / base ** (2 * i / len(x))
+        loops += [x[2 * i] * math.cos(a) - x[2 * i + 1] * math.sin(a), x[2 * i + 1] * math.cos(a) + x[2 * i] * math.sin(a)]
+    return one_each(float64=right, float32=y32, complex=np.stack([turned.real, turned.imag], axis=-1).ravel(),
+                    loops=loops, helper=helpers.apply_rope(x[None], [m], base, pairing="adjacent")[0])
+
+
+def _chunk_data(rng):
+    return dict(n_new=int(rng.integers(2, 6)), n_cached=int(rng.integers(1, 9)))
+
+
+def _chunk_correct(d):
+    t, c = d["n_new"], d["n_cached"]
+    pos_q, pos_k = c + np.arange(t), np.arange(c + t)
+    return one_each(tril=np.tril(np.ones((t, c + t), dtype=bool), k=c), compare=pos_q[:, None] >= pos_k[None, :],
+                    loops=[[j <= c + i for j in range(c + t)] for i in range(t)],
+                    rows_of_full=np.tril(np.ones((c + t, c + t), dtype=bool))[c:],
+                    helper=helpers.causal_mask(t, c + t))
 
 
 def _expand_data(rng):
@@ -964,7 +998,15 @@ CASES = {
     ], factors=lambda d: [2, d["num_layers"], d["num_kv_heads"], d["head_dim"], d["T"], d["bytes_per_number"]]),
     "check_rope_vector": Case(_rope_data, _rope_correct, [
         (lambda d: (d["x"],), "nothing was rotated"),
-        (lambda d: (helpers.apply_rope(d["x"][None], [-d["position"]], d["base"])[0],), "other way"),
+        (lambda d: (helpers.apply_rope(d["x"][None], [-d["position"]], d["base"], pairing=d["pairing"])[0],),
+         "other way"),
+        (lambda d: (helpers.apply_rope(d["x"][None], [d["position"]], d["base"],
+                                       pairing="half" if d["pairing"] == "adjacent" else "adjacent")[0],), "you paired"),
+    ]),
+    "check_chunk_mask": Case(_chunk_data, _chunk_correct, [
+        (lambda d: (np.tril(np.ones((d["n_new"], d["n_cached"] + d["n_new"]), dtype=bool)),), "top left"),
+        (lambda d: (np.ones((d["n_new"], d["n_cached"] + d["n_new"]), dtype=bool),), "single new token"),
+        (lambda d: (np.tril(np.ones((d["n_new"], d["n_new"]), dtype=bool)),), "new keys only"),
     ]),
     "check_expand_kv_weight": Case(_expand_data, _expand_correct, [
         (lambda d: (np.tile(d["w_kv"], (1, d["num_heads"] // d["num_kv_heads"])),), "np.tile"),

@@ -190,3 +190,39 @@ def test_peak_bytes_stops_tracing_when_fn_raises():
     with pytest.raises(RuntimeError):
         cost.peak_bytes(boom)
     assert not tracemalloc.is_tracing()
+
+
+def test_median_times_alternates_and_returns_one_time_per_function():
+    calls = []
+    times = cost.median_times([lambda: calls.append("a"), lambda: calls.append("b")], repeats=3, number=2)
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3  # a warm-up each, then turns
+    assert len(times) == 2 and all(t >= 0 for t in times)
+
+
+def test_median_times_keeps_the_median_run():
+    durations = iter([0.0, 0.05, 0.001, 0.012])  # the warm-up, then three timed runs
+
+    def sleepy():
+        import time
+        time.sleep(next(durations))
+
+    (median,) = cost.median_times([sleepy], repeats=3)
+    assert 0.012 <= median < 0.04  # neither the slow run nor the fast one
+
+
+def test_median_times_limits_blas_threads_while_timing():
+    from threadpoolctl import threadpool_info
+
+    seen = []
+
+    def record():
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+
+    cost.median_times([record], repeats=1, threads=1)
+    assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("kwargs", [dict(repeats=0), dict(number=0), dict(threads=0)])
+def test_median_times_rejects_bad_counts(kwargs):
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        cost.median_times([lambda: None], **kwargs)

@@ -171,8 +171,8 @@ def test_online_step_gives_the_attention_output():
     ((M_NEW, 99.0, ACC_NEW), "l_new = 99 is not the rescaled old sum"),
     ((M_NEW, L_NEW, ACC + P @ VALS), "acc_new adds the new terms to the old acc without rescaling"),
     ((M_NEW, L_NEW, np.exp(M_NEW - M) * ACC + P @ VALS), "acc_new rescales acc by exp(m_new - m)"),
-    ((M_NEW, L_NEW, ALPHA * ACC + np.exp(SC) @ VALS), "acc_new uses exp(s_j) without subtracting"),
-    ((M_NEW, L_NEW, ALPHA * ACC + np.exp(SC - M) @ VALS), "acc_new uses exp(s_j - m), the old maximum"),
+    ((M_NEW, L_NEW, ALPHA * ACC + np.exp(SC) @ VALS), "acc_new uses exp(z_j) without subtracting"),
+    ((M_NEW, L_NEW, ALPHA * ACC + np.exp(SC - M) @ VALS), "acc_new uses exp(z_j - m), the old maximum"),
     ((M_NEW, L_NEW, ALPHA * ACC + VALS.sum(axis=0)), "plain sum of the value rows"),
     ((M_NEW, L_NEW, ACC_NEW + 1), "acc_new is not: it is rescaled like l"),
     ((M_NEW, L_NEW, np.outer(P, [1, 1]) * VALS), "has shape (3, 2) but expected (2,): sum over the keys"),
@@ -232,3 +232,26 @@ def test_crossover_wrong(capsys, answer, expected_text):
     ok, line = run(capsys, exercises.check_attention_crossover, answer, 576, 9, 3, 64)
     assert ok is False
     assert expected_text in line and not line.startswith("Correct")
+
+
+@pytest.mark.parametrize("check, args, rounded", [
+    ("check_qk_flops", (4, 9, 128, 4096, 64), 2.42e9),
+    ("check_tiled_score_bytes", (2, 9, 8192, 8192, 256), 1.51e8),
+])
+def test_counts_rounded_to_3_digits_are_right_and_coarser_ones_named(capsys, check, args, rounded):
+    ok, msg = run(capsys, getattr(exercises, check), rounded, *args)
+    assert ok and msg.startswith("Correct:"), msg
+    ok, msg = run(capsys, getattr(exercises, check), float(f"{rounded:.1e}"), *args)
+    assert not ok and "close to the right count" in msg, msg
+
+
+def test_online_softmax_step_names_a_rounded_answer(capsys):
+    m, l, acc = 1.5, 2.0, np.array([0.4, -1.0])
+    z, v = np.array([0.5, 3.0, 2.0]), np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    m_new = 3.0
+    alpha, p = np.exp(m - m_new), np.exp(z - m_new)
+    right = (m_new, alpha * l + p.sum(), alpha * acc + p @ v)
+    ok, msg = run(capsys, exercises.check_online_softmax_step, (m_new, round(right[1], 3), right[2]), m, l, acc, z, v)
+    assert not ok and "l_new agrees with the right value to about 3 digits" in msg, msg
+    ok, msg = run(capsys, exercises.check_online_softmax_step, (m_new, right[1], right[2].round(3)), m, l, acc, z, v)
+    assert not ok and "acc_new agrees with the right value" in msg, msg

@@ -1,4 +1,5 @@
-"""Tests for the chapter 11 exercise checks: right answers pass, each kind of wrong answer gets its own message."""
+"""Tests for the exercise checks of chapter 11 (GQA, the KV cache) and of RoPE (chapter 7): right answers pass,
+each kind of wrong answer gets its own message."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from verdicts import run
 
 
 def test_checks_are_exported():
-    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"):
+    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight",
+                 "check_chunk_mask"):
         assert name in exercises.__all__
         assert callable(getattr(exercises, name))
 
@@ -64,6 +66,14 @@ def test_kv_cache_bytes_right(capsys):
     assert run(capsys, exercises.check_kv_cache_bytes, float(RIGHT), **CACHE)[0]
 
 
+@pytest.mark.parametrize("rounded", [1.07e9, 1.074e9, 1073741800, "1.07e9"])
+def test_kv_cache_bytes_accepts_the_count_rounded_to_3_or_more_digits(capsys, rounded):
+    if isinstance(rounded, str):
+        rounded = float(rounded)
+    ok, msg = run(capsys, exercises.check_kv_cache_bytes, rounded, **CACHE)
+    assert ok and "1,073,741,824" in msg, msg
+
+
 def test_kv_cache_bytes_not_attempted(capsys):
     ok, msg = run(capsys, exercises.check_kv_cache_bytes, None, **CACHE)
     assert not ok and msg.startswith("Not attempted yet")
@@ -80,7 +90,9 @@ def test_kv_cache_bytes_not_attempted(capsys):
     (RIGHT / 2**20, "is in MiB"),
     (RIGHT / 2**30, "is in GiB"),
     (RIGHT / 10**6, "is in MB"),
-    (RIGHT + 12345, "is not right: the cache holds a key and a value"),
+    (RIGHT + 12345, "close to the right count but not equal to it"),
+    (1.1e9, "close to the right count but not equal to it"),
+    (RIGHT * 3 + 12345, "is not right: the cache holds a key and a value"),
     ("1 GiB", "should be a single number"),
     (float("nan"), "is NaN"),
 ])
@@ -145,6 +157,106 @@ def test_rope_vector_not_attempted(capsys):
 def test_rope_vector_wrong(capsys, answer, expected):
     ok, msg = run(capsys, exercises.check_rope_vector, answer, X, M)
     assert not ok and expected in msg, msg
+
+
+def rope_adjacent_by_hand(x, m, base):
+    out = x.copy()
+    for i in range(len(x) // 2):
+        angle = m * base ** (-2 * i / len(x))
+        c, s = np.cos(angle), np.sin(angle)
+        out[2 * i] = x[2 * i] * c - x[2 * i + 1] * s
+        out[2 * i + 1] = x[2 * i + 1] * c + x[2 * i] * s
+    return out
+
+
+def test_rope_vector_adjacent_pairing_right(capsys):
+    right = rope_adjacent_by_hand(X, M, 10000.0)
+    ok, msg = run(capsys, exercises.check_rope_vector, right, X, M, 10000.0, pairing="adjacent")
+    assert ok and "2i and 2i + 1" in msg, msg
+    ok, _ = run(capsys, exercises.check_rope_vector, right.astype(np.float32), X, M, 10000.0, pairing="adjacent")
+    assert ok
+    np.testing.assert_allclose(right, helpers.apply_rope(X[None], [M], pairing="adjacent")[0])
+
+
+def test_rope_vector_names_the_other_pairing_without_calling_it_wrong_in_general(capsys):
+    ok, msg = run(capsys, exercises.check_rope_vector, rope_by_hand(X, M, 10000.0), X, M, pairing="adjacent")
+    assert not ok and "rotate half" in msg and "GPT-NeoX" in msg and "This exercise pairs neighbours" in msg, msg
+    ok, msg = run(capsys, exercises.check_rope_vector, rope_adjacent_by_hand(X, M, 10000.0), X, M)
+    assert not ok and "RoFormer" in msg and "Meta's original Llama" in msg and "llama.cpp" not in msg, msg
+    assert "wrong convention" not in msg
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (rope_adjacent_by_hand(X, -M, 10000.0), "rotated the other way"),
+    (rope_adjacent_by_hand(X, M - 1, 10000.0), "rotated for position 4, not 5"),
+    (rope_adjacent_by_hand(X, M, 100000.0), "wrong base"),
+    (X, "nothing was rotated"),
+])
+def test_rope_vector_adjacent_pairing_wrong(capsys, answer, expected):
+    ok, msg = run(capsys, exercises.check_rope_vector, answer, X, M, pairing="adjacent")
+    assert not ok and expected in msg, msg
+
+
+def test_rope_vector_rejects_an_unknown_pairing():
+    with pytest.raises(ValueError, match="pairing must be 'half' or 'adjacent'"):
+        exercises.check_rope_vector(X, X, M, pairing="neox")
+
+
+# ---------------------------------------------------------------- the mask of a chunk
+
+N_NEW, N_CACHED = 3, 5   # S = 8; no two sizes equal
+
+
+def test_chunk_mask_right(capsys):
+    pos_q, pos_k = N_CACHED + np.arange(N_NEW), np.arange(N_CACHED + N_NEW)
+    for right in (helpers.causal_mask(N_NEW, N_CACHED + N_NEW), pos_q[:, None] >= pos_k[None, :],
+                  [[j <= N_CACHED + i for j in range(8)] for i in range(N_NEW)]):
+        ok, msg = run(capsys, exercises.check_chunk_mask, right, N_NEW, N_CACHED)
+        assert ok and msg.startswith("Correct:") and "(3, 8)" in msg, msg
+
+
+def test_chunk_mask_gives_the_attention_of_the_whole_sequence(rng):
+    # what the check calls right is what makes a chunk's rows equal full causal attention
+    q, k, v = (rng.normal(size=(8, 4)) for _ in range(3))
+    full, _ = helpers.scaled_dot_product_attention(q, k, v, mask=helpers.causal_mask(8))
+    chunk, _ = helpers.scaled_dot_product_attention(q[N_CACHED:], k, v, mask=helpers.causal_mask(N_NEW, 8))
+    np.testing.assert_allclose(chunk, full[N_CACHED:], rtol=1e-12)
+    top_left, _ = helpers.scaled_dot_product_attention(q[N_CACHED:], k, v, mask=np.tril(np.ones((3, 8), bool)))
+    assert not np.allclose(top_left, full[N_CACHED:])
+
+
+def test_chunk_mask_not_attempted(capsys):
+    ok, msg = run(capsys, exercises.check_chunk_mask, None, N_NEW, N_CACHED)
+    assert not ok and msg.startswith("Not attempted yet")
+
+
+ONES = np.ones((N_NEW, 8), dtype=bool)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (np.tril(ONES), "the triangle starts at the top left"),
+    (ONES, "the mask of a single new token"),
+    (np.tril(np.ones((3, 3), bool)), "covers the new keys only"),
+    (helpers.causal_mask(8), "the mask of the whole sequence"),
+    (~helpers.causal_mask(3, 8), "inverted"),
+    (np.tril(ONES, k=N_CACHED - 1), "the diagonal is False"),
+    (np.tril(ONES, k=N_CACHED + 1), "one key too far"),
+    (helpers.causal_mask(3, 8).astype(int), "dtype int64, not bool"),
+    (np.ones((3, 7), bool), "expected (n_new, S) = (3, 8)"),
+    (np.where(np.eye(3, 8, dtype=bool), False, helpers.causal_mask(3, 8)), "mask[0, 0] is False but should be True"),
+    ("mask", "remove the quotes"),
+])
+def test_chunk_mask_wrong(capsys, answer, expected):
+    ok, msg = run(capsys, exercises.check_chunk_mask, answer, N_NEW, N_CACHED)
+    assert not ok and expected in msg, msg
+
+
+def test_chunk_mask_messages_never_print_the_fix(capsys):
+    for answer in (np.tril(ONES), ONES, np.tril(np.ones((3, 3), bool))):
+        for hint in (False, True):
+            verdict = exercises.check_chunk_mask(answer, N_NEW, N_CACHED, hint=hint)
+            text = str(verdict) + (verdict.hint or "")
+            assert "causal_mask(" not in text and "k=" not in text and "np." not in text, text
 
 
 # ---------------------------------------------------------------- expanding k_proj to MHA

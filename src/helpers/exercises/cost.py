@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..cost import mha_costs
+from .variants import rounded_too_far
 from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, not_a, number_matches,
                        read_number, report, resembles, show)
 
@@ -19,7 +20,7 @@ def _read(value, name):
 def _first_slip(value, slips, factors):
     """The message of the first slip whose value equals ``value`` (each a product of ``factors`` numbers), else None."""
     for expected, why in slips:
-        if number_matches(value, expected, (factors + 1) * abs(expected)):
+        if number_matches(value, expected, (factors + 1) * abs(expected), digits=True):
             return why
     return None
 
@@ -51,7 +52,7 @@ def check_qk_flops(flops, B, H, T, S, d):
         return report(False, problem)
     costs = {row["step"]: row["flops"] for row in mha_costs(B, T, S, H * d, H, H, d)}
     expected = costs["Q K^T"]
-    if number_matches(flops, expected, 7 * abs(expected)):
+    if number_matches(flops, expected, 7 * abs(expected), digits=True):
         return report(True, f"Correct: 2 x B x H x T x S x d = 2 x {B} x {H} x {T} x {S} x {d} = {expected:,} FLOPs "
                             f"({expected / 1e9:.1f} GFLOP): one multiply and one add per term of every dot product.")
     slips = [
@@ -72,6 +73,8 @@ def check_qk_flops(flops, B, H, T, S, d):
     why = _first_slip(flops, slips, 6)
     if why:
         return report(False, f"{show(flops)} {why}.")
+    if rounded_too_far(flops, expected):
+        return report(False, rounded_too_far(flops, expected))
     return report(False, f"{show(flops)} is not right: Q K^T computes B x H x T x S dot products, each of length d.")
 
 
@@ -104,7 +107,7 @@ def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
     b = bytes_per_number
     expected = B * H * T * block_size * b
     full = B * H * T * S * b
-    if number_matches(nbytes, expected, 6 * abs(expected)):
+    if number_matches(nbytes, expected, 6 * abs(expected), digits=True):
         return report(True, f"Correct: B x H x T x block_size x {b} = {expected:,} bytes ({expected / 2**20:,.0f} MiB), "
                             f"{full // expected} times less than the full (B, H, T, S) scores.")
     slips = [
@@ -123,6 +126,8 @@ def check_tiled_score_bytes(nbytes, B, H, T, S, block_size, bytes_per_number=4):
     why = _first_slip(nbytes, slips, 5)
     if why:
         return report(False, f"{show(nbytes)} {why}.")
+    if rounded_too_far(nbytes, expected):
+        return report(False, rounded_too_far(nbytes, expected))
     return report(False, f"{show(nbytes)} is not right: one block of scores has B x H x T x block_size numbers "
                          f"of {b} bytes each.")
 
@@ -147,8 +152,8 @@ def _as_triple(answer):
 def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 (the l of the formulas)
     """Check one update of the online softmax for one query row.
 
-    With ``m_new = max(m, max_j s_j)``, ``alpha = exp(m - m_new)`` and
-    ``p_j = exp(s_j - m_new)``::
+    With ``m_new = max(m, max_j z_j)``, ``alpha = exp(m - m_new)`` and
+    ``p_j = exp(z_j - m_new)``::
 
         l_new   = alpha * l   + sum_j p_j
         acc_new = alpha * acc + sum_j p_j v_j
@@ -162,7 +167,7 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
     acc : array_like, shape (d_v,)
         The running numerator before this block.
     scores : array_like, shape (n,)
-        This block's scores s_j.
+        This block's scores z_j.
     values : array_like, shape (n, d_v)
         This block's value rows v_j.
 
@@ -216,8 +221,8 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
                             "by m, the new ones by m_new, and one sum needs one shift", rescale),
         (flipped * l + p.value.sum(), "l_new rescales l by exp(m_new - m): the sign is flipped. The rescaling is at "
                                       "most 1, because the old terms were shifted by the smaller m", None),
-        (a * l + p_raw.sum(), "l_new uses exp(s_j) without subtracting m_new, so large scores would overflow", None),
-        (a * l + p_old.sum(), "l_new uses exp(s_j - m), the old maximum: the new terms must be shifted by "
+        (a * l + p_raw.sum(), "l_new uses exp(z_j) without subtracting m_new, so large scores would overflow", None),
+        (a * l + p_old.sum(), "l_new uses exp(z_j - m), the old maximum: the new terms must be shifted by "
                               "m_new, like the rescaled old ones", None),
     ]
     acc_slips = [
@@ -225,8 +230,8 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
                                  "rescaling as l", rescale),
         (flipped * acc + p.value @ values, "acc_new rescales acc by exp(m_new - m): the sign is flipped. "
                                            "The rescaling is at most 1", None),
-        (a * acc + p_raw @ values, "acc_new uses exp(s_j) without subtracting m_new", None),
-        (a * acc + p_old @ values, "acc_new uses exp(s_j - m), the old maximum: the new terms are shifted by m_new",
+        (a * acc + p_raw @ values, "acc_new uses exp(z_j) without subtracting m_new", None),
+        (a * acc + p_old @ values, "acc_new uses exp(z_j - m), the old maximum: the new terms are shifted by m_new",
          None),
         (a * acc + values.sum(axis=0), "acc_new adds the plain sum of the value rows: each v_j is weighted by its "
                                        "term p_j", None),
@@ -239,17 +244,23 @@ def check_online_softmax_step(answer, m, l, acc, scores, values):  # noqa: E741 
             and resembles(acc_got, acc + p.value @ values)):
         return report(False, "l_new and acc_new both skip the rescaling: the old sums were shifted by m, the new "
                              "terms by m_new.", rescale)
+    rounded = ("{name} agrees with the right value to about 3 digits but not to full precision: it looks rounded. "
+               "Keep every digit (the check compares at the precision of your numbers).")
+    if not l_ok and resembles(l_got, l_new):
+        return report(False, rounded.format(name="l_new"))
+    if l_ok and not acc_ok and resembles(acc_got, acc_new):
+        return report(False, rounded.format(name="acc_new"))
     if not l_ok:
         for value, why, hint in l_slips:
             if resembles(l_got, value):
                 return report(False, why + ".", hint)
         return report(False, f"l_new = {float(l_got):.4g} is not the rescaled old sum plus the new block's terms.",
-                      "l_new = alpha * l + sum_j exp(s_j - m_new).")
+                      "l_new = alpha * l + sum_j exp(z_j - m_new).")
     for value, why, hint in acc_slips:
         if resembles(acc_got, value):
             return report(False, "m_new and l_new are right, but " + why + ".", hint)
     return report(False, "m_new and l_new are right, but acc_new is not: it is rescaled like l, and adds each value "
-                         "row weighted by its new term.", "acc_new = alpha * acc + sum_j exp(s_j - m_new) v_j.")
+                         "row weighted by its new term.", "acc_new = alpha * acc + sum_j exp(z_j - m_new) v_j.")
 
 
 # ---------------------------------------------------------------- where attention starts to dominate

@@ -1,20 +1,32 @@
-"""Exercise checks on grouped-query attention, RoPE and the KV cache (chapter 11).
+"""Exercise checks on grouped-query attention and the KV cache (chapter 11), and on RoPE (chapter 7).
 
-The expected answers come from the math helpers (:func:`helpers.repeat_kv`
-and :func:`helpers.apply_rope`) or from the memory formula of the chapter, so
-a check and the book cannot disagree. Each check recognises the usual slips
-(tiling instead of repeating the kv heads, a forgotten factor 2 in the cache,
-adjacent RoPE pairs instead of rotate-half, ...) and names them.
+The expected answers come from the math helpers (:func:`helpers.repeat_kv`,
+:func:`helpers.apply_rope`, :func:`helpers.causal_mask`) or from the memory
+formula of the chapter, so a check and the book cannot disagree. Each check
+recognises the usual slips (tiling instead of repeating the kv heads, a
+forgotten factor 2 in the cache, a chunk's mask aligned at the top left, the
+other RoPE pairing, ...) and names them.
 """
 
 import numpy as np
 
 from ..heads import repeat_kv
-from ..rope import apply_rope
+from ..masks import causal_mask
+from ..rope import apply_rope, rope_pairing_permutation
+from .masks import DTYPE_HINT, _as_mask, _dtype_problem
 from ._verdict import (NOT_ATTEMPTED, Reference, as_answer_array, close, distinct, exactly, exercise_check, given,
                        number_matches, read_number, report, resembles, show)
 
-__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"]
+__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight",
+           "check_chunk_mask"]
+
+
+def rounded_too_far(value, expected):
+    """The message for a count within 5% of ``expected`` but not equal to it, rounded or exact: else None."""
+    if expected and abs(value - expected) <= 0.05 * abs(expected):
+        return (f"{show(value)} is close to the right count but not equal to it: give it exactly, or rounded to at "
+                "least 3 significant digits.")
+    return None
 
 
 def _groups(num_heads, num_kv_heads):
@@ -120,8 +132,8 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
     L, h_kv, d, t, b = int(num_layers), int(num_kv_heads), int(head_dim), int(T), bytes_per_number
     expected = 2 * L * h_kv * d * t * b
 
-    def same(x):  # six products, each rounded once in a float computation
-        return number_matches(nbytes, x, 7 * abs(x))
+    def same(x):  # six products, each rounded once in a float computation, or written rounded (3+ digits)
+        return number_matches(nbytes, x, 7 * abs(x), digits=True)
 
     if same(expected):
         return report(True, f"Correct: 2 x {L} x {h_kv} x {d} x {t} x {b} = {expected:,} bytes "
@@ -150,6 +162,9 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
     for value, why in slips:
         if same(value):
             return report(False, f"{show(nbytes)} {why}.")
+    coarse = rounded_too_far(nbytes, expected)
+    if coarse:
+        return report(False, coarse)
     return report(False, f"{show(nbytes)} is not right: the cache holds a key and a value of every kv head, in every "
                          f"layer, for each of the T = {t} tokens, at {b} bytes per number.")
 
@@ -157,7 +172,7 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
 # ---------------------------------------------------------------- RoPE by hand
 
 def _rope_interleaved(x, position, base):
-    """RoPE with adjacent pairs (2i, 2i+1), llama.cpp's layout: the classic wrong convention here."""
+    """RoPE with adjacent pairs (2i, 2i+1): the pairing of the RoFormer paper and of Meta's original Llama code."""
     d = x.shape[-1]
     theta = position * base ** (-np.arange(0, d, 2) / d)
     out = x.copy()
@@ -175,8 +190,14 @@ def _rope_freq(x, position, base, exponent):
     return x * cos + np.concatenate([-x[half:], x[:half]]) * sin
 
 
+_PAIRS = {"half": "element i with element i + d/2 (rotate half)",
+          "adjacent": "neighbours, elements 2i and 2i + 1 (adjacent pairs)"}
+_USED_BY = {"half": "GPT-NeoX, Hugging Face's Llama and helpers.apply_rope's default",
+            "adjacent": "the RoFormer paper and Meta's original Llama code"}
+
+
 @exercise_check
-def check_rope_vector(rotated, x, position, base=10000.0):
+def check_rope_vector(rotated, x, position, base=10000.0, pairing="half"):
     """Check RoPE applied by hand to one vector ``x`` of width d at ``position``.
 
     Parameters
@@ -189,58 +210,82 @@ def check_rope_vector(rotated, x, position, base=10000.0):
         The token's position m.
     base : float, default 10000.0
         RoPE's base (``rope_theta``).
+    pairing : {"half", "adjacent"}, default "half"
+        The pairing the exercise asks for: element i with i + d/2 (GPT-NeoX,
+        Hugging Face's Llama), or neighbours 2i and 2i + 1 (the RoFormer paper,
+        Meta's original Llama code).
 
     Returns
     -------
     Verdict
-        Truthy if ``rotated`` equals :func:`helpers.apply_rope` ``(x[None], [m], base)[0]``;
-        otherwise names the mistake (adjacent pairs, the opposite direction,
-        angles i/d instead of 2i/d, a position off by one, x unchanged).
+        Truthy if ``rotated`` equals :func:`helpers.apply_rope`
+        ``(x[None], [m], base, pairing=pairing)[0]``; otherwise names the
+        mistake (the other pairing, the opposite direction, angles i/d instead
+        of 2i/d, a position off by one, the wrong base, x unchanged).
 
-    Used in Chapter 11.
+    Used in Chapter 7.
     """
+    if pairing not in _PAIRS:
+        raise ValueError(f"pairing must be 'half' or 'adjacent', got {pairing!r}")
     if rotated is None:
         return report(False, NOT_ATTEMPTED)
     x = np.asarray(x, dtype=float)
     m = int(position)
-    expected = _rope_reference(x, m, base).with_value(apply_rope(x[None], [m], base)[0])
+    d = x.size
+    # Both pairings in terms of rotate-half: adjacent(x) = half(x[perm])[inverse], with chapter 7's permutation.
+    perm = rope_pairing_permutation(d) if pairing == "adjacent" else np.arange(d)
+    inverse = np.argsort(perm)
+
+    def rope(f):  # a rotate-half formula f, in the exercise's pairing
+        return f(x[perm])[inverse]
+
+    def half(position, b=base):
+        return lambda v: apply_rope(v[None], [position], b)[0]
+
+    expected = _rope_reference(x[perm], m, base)[inverse].with_value(
+        apply_rope(x[None], [m], base, pairing=pairing)[0])
     a, problem = as_answer_array(rotated, "rotated")
     if problem:
         return report(False, problem)
     if a.shape != expected.shape:
         return report(False, f"rotated has shape {a.shape} but expected {expected.shape}, the shape of x: RoPE "
                              "rotates the numbers of x, it does not add or remove any.")
-    formula = "New x_i = x_i cos - x_(i+d/2) sin and new x_(i+d/2) = x_(i+d/2) cos + x_i sin."
+    if pairing == "half":
+        formula = "New x_i = x_i cos - x_(i+d/2) sin and new x_(i+d/2) = x_(i+d/2) cos + x_i sin."
+    else:
+        formula = "New x_(2i) = x_(2i) cos - x_(2i+1) sin and new x_(2i+1) = x_(2i+1) cos + x_(2i) sin."
     if close(a, expected):
-        return report(True, f"Correct: pair i (elements i and i + {x.size // 2}) is turned by the angle "
-                            f"{m} x {base:g}^(-2i/{x.size}); the length stays {np.linalg.norm(x):.4f}.")
+        return report(True, f"Correct: pair i ({_PAIRS[pairing]}) is turned by the angle "
+                            f"{m} x {base:g}^(-2i/{d}); the length stays {np.linalg.norm(x):.4f}.")
     if resembles(a, x):
         return report(False, f"rotated equals x: nothing was rotated. At position {m} pair i turns by "
                              f"{m} x base^(-2i/d).")
-    if resembles(a, _rope_interleaved(x, m, base)):
-        return report(False, "you rotated adjacent pairs (0, 1), (2, 3), ... That is llama.cpp's layout; Llama and "
-                             f"helpers.apply_rope pair element i with element i + d/2 = i + {x.size // 2} (rotate half).")
-    if resembles(a, apply_rope(x[None], [-m], base)[0]):
+    other = "adjacent" if pairing == "half" else "half"
+    if resembles(a, apply_rope(x[None], [m], base, pairing=other)[0]):
+        return report(False, f"you paired {_PAIRS[other]}, the pairing of {_USED_BY[other]}. This exercise pairs "
+                             f"{_PAIRS[pairing]}: the angles are the same, but other elements turn together.",
+                      formula)
+    if resembles(a, rope(half(-m))):
         return report(False, "you rotated the other way: the sign of the sine terms is flipped.",
-                      "In the first half of the vector the sine term is subtracted.")
-    if resembles(a, _rope_freq(x, m, base, lambda i: i)):
+                      "In the first element of each pair the sine term is subtracted.")
+    if resembles(a, rope(lambda v: _rope_freq(v, m, base, lambda i: i))):
         return report(False, "your angles use base^(-i/d), but pair i turns by base^(-2i/d): the exponents are the "
                              "even numbers 0, 2, 4, ... divided by d.")
-    for other in (m - 1, m + 1):
-        if resembles(a, apply_rope(x[None], [other], base)[0]):
-            return report(False, f"that is x rotated for position {other}, not {m}.")
-    if resembles(a, apply_rope(x[None], [m], 10000.0 if base != 10000.0 else 100000.0)[0]):
+    for off in (m - 1, m + 1):
+        if resembles(a, rope(half(off))):
+            return report(False, f"that is x rotated for position {off}, not {m}.")
+    if resembles(a, rope(half(m, 10000.0 if base != 10000.0 else 100000.0))):
         return report(False, f"the angles use the wrong base: this exercise uses base = {base:g}.")
     if not resembles(np.linalg.norm(a), np.linalg.norm(x)):
         mine, theirs = distinct(np.linalg.norm(a), np.linalg.norm(x))
         return report(False, f"rotated has length {mine} but x has {theirs}: a "
                              "rotation keeps the length. Each pair needs both cos and sin terms.", formula)
-    return report(False, "rotated has the right length but other numbers: each pair (x_i, x_(i+d/2)) should turn "
-                         f"by the angle {m} x base^(-2i/d).", formula)
+    return report(False, f"rotated has the right length but other numbers: each pair ({_PAIRS[pairing]}) "
+                         f"should turn by the angle {m} x base^(-2i/d).", formula)
 
 
 def _rope_reference(x, m, base):
-    """RoPE of one vector as a Reference: how far a correct float computation of it may stray."""
+    """Rotate-half RoPE of one vector as a Reference: how far a correct float computation of it may stray."""
     d, half = x.shape[-1], x.shape[-1] // 2
     theta = exactly(m) * given(base) ** given(-2.0 * np.arange(half) / d)
     cos, sin = theta.cos(), theta.sin()
@@ -308,3 +353,84 @@ def check_expand_kv_weight(w_expanded, w_kv, num_heads, num_kv_heads):
                       "Give the heads an axis of their own first (a reshape), repeat along it, then reshape back.")
     return report(False, f"w_expanded has the right shape {expected.shape} but other numbers: query head h's "
                           f"block of {d} columns should be kv head h // {n_rep}'s block of w_kv.")
+
+
+# ---------------------------------------------------------------- the mask of a chunk fed to a KV cache
+
+@exercise_check
+def check_chunk_mask(mask, n_new, n_cached):
+    """Check the causal mask of a chunk of ``n_new`` tokens that follow ``n_cached`` cached ones.
+
+    The chunk's queries are the last ``n_new`` of ``S = n_cached + n_new``
+    positions, so new token ``i`` sits at position ``n_cached + i`` and may see
+    keys ``0 .. n_cached + i``: :func:`helpers.causal_mask` ``(n_new, S)``,
+    whose triangle is aligned at the bottom right.
+
+    Parameters
+    ----------
+    mask : array_like of bool or None
+        The learner's answer, expected shape (n_new, S).
+    n_new : int
+        Tokens in the chunk (its queries, T).
+    n_cached : int
+        Tokens already in the cache.
+
+    Returns
+    -------
+    Verdict
+        Truthy if ``mask`` equals ``causal_mask(n_new, n_cached + n_new)`` and is
+        boolean; otherwise names the mistake (the triangle aligned at the top
+        left, every key allowed as for a single new token, only the new keys,
+        the whole sequence's mask, the diagonal off by one, inverted).
+
+    Used in Chapter 11.
+    """
+    if mask is None:
+        return report(False, NOT_ATTEMPTED)
+    t, c = int(n_new), int(n_cached)
+    if t < 1 or c < 0:
+        raise ValueError(f"n_new must be >= 1 and n_cached >= 0, got n_new={n_new}, n_cached={n_cached}")
+    S = c + t
+    expected = causal_mask(t, S)
+    a, problem = _as_mask(mask, "mask")
+    if problem:
+        return report(False, problem)
+    rows = (f"The chunk has one row per new token ({t}) and one column per key, cached or new "
+            f"(S = {c} + {t} = {S}).")
+    if a.shape == (t, t):
+        return report(False, f"mask has shape {a.shape}: it covers the new keys only, but the new tokens also "
+                             f"attend to the {c} cached keys.", rows)
+    if a.shape == (S, S):
+        return report(False, f"mask has shape {a.shape}, the mask of the whole sequence; with a cache only the "
+                             f"{t} new tokens are queries, so it has {t} rows.", rows)
+    if a.shape != expected.shape:
+        return report(False, f"mask has shape {a.shape} but expected (n_new, S) = {expected.shape}.", rows)
+    pattern = a.astype(bool)
+    ones = np.ones((t, S), dtype=bool)
+    where = (f"New token i sits at position {c} + i, so it may see keys 0 .. {c} + i: "
+             "the triangle ends in the bottom-right corner.")
+    if np.array_equal(pattern, expected):
+        dtype_problem = _dtype_problem(a, "mask")
+        if dtype_problem:
+            return report(False, dtype_problem, DTYPE_HINT)
+        return report(True, f"Correct: mask has shape {expected.shape}; new token i, at position {c} + i, sees the "
+                            f"{c} cached keys and the new keys up to itself.")
+    if np.array_equal(pattern, ~expected):
+        return report(False, "mask is inverted: it is True where attention is forbidden. The course's masks are "
+                             "True = may attend.")
+    if pattern.all() and t > 1:
+        return report(False, "every entry of mask is True, the mask of a single new token. With several new "
+                             "tokens, each one would see the new tokens after it, its own future.", where)
+    if np.array_equal(pattern, np.tril(ones)):
+        return report(False, "the triangle starts at the top left, as if the chunk's first token were at "
+                             f"position 0. It is at position {c}: it sees every cached key.", where)
+    if np.array_equal(pattern, np.tril(ones, k=c - 1)):
+        return report(False, "the diagonal is False: each new token must see its own key, the one the chunk "
+                             "has just added to the cache.", where)
+    if np.array_equal(pattern, np.tril(ones, k=c + 1)):
+        return report(False, "mask reaches one key too far: new token i would see token i + 1, the token after "
+                             "it.", where)
+    wrong = np.argwhere(pattern != expected)[0]
+    i, j = int(wrong[0]), int(wrong[1])
+    return report(False, f"mask[{i}, {j}] is {bool(pattern[i, j])} but should be {bool(expected[i, j])}: "
+                         f"new token {i} sits at position {c + i}.", where)
