@@ -5,12 +5,11 @@ import pytest
 
 import helpers
 from helpers import exercises
-from helpers.exercises.variants import _rope_freq, _rope_interleaved
 from verdicts import run
 
 
 def test_checks_are_exported():
-    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"):
+    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_expand_kv_weight"):
         assert name in exercises.__all__
         assert callable(getattr(exercises, name))
 
@@ -99,52 +98,6 @@ def test_kv_cache_bytes_float32_names_the_missing_factor_and_the_bytes_apart(cap
     assert not ok and "counts numbers, not bytes" in msg
     ok, msg = run(capsys, exercises.check_kv_cache_bytes, right // 2 * 1, **dict(cfg, num_heads=9))
     assert not ok and "factor 2" in msg  # num_heads only adds the H-for-H_kv slip
-
-
-# ---------------------------------------------------------------- RoPE by hand
-
-X = np.array([0.5, -1.0, 2.0, 0.25, 1.5, -0.75, 0.0, 1.0])  # d = 8
-M = 5
-
-
-def rope_by_hand(x, m, base):
-    d = x.shape[-1]
-    out = x.copy()
-    for i in range(d // 2):
-        angle = m * base ** (-2 * i / d)
-        c, s = np.cos(angle), np.sin(angle)
-        out[i] = x[i] * c - x[i + d // 2] * s
-        out[i + d // 2] = x[i + d // 2] * c + x[i] * s
-    return out
-
-
-@pytest.mark.parametrize("base", [10000.0, 100000.0])
-def test_rope_vector_right(capsys, base):
-    ok, msg = run(capsys, exercises.check_rope_vector, rope_by_hand(X, M, base), X, M, base)
-    assert ok and msg.startswith("Correct:")
-    np.testing.assert_allclose(rope_by_hand(X, M, base), helpers.apply_rope(X[None], [M], base)[0])
-
-
-def test_rope_vector_not_attempted(capsys):
-    ok, msg = run(capsys, exercises.check_rope_vector, None, X, M)
-    assert not ok and msg.startswith("Not attempted yet")
-
-
-@pytest.mark.parametrize("answer, expected", [
-    (X, "nothing was rotated"),
-    (_rope_interleaved(X, M, 10000.0), "adjacent pairs"),
-    (rope_by_hand(X, -M, 10000.0), "rotated the other way"),
-    (_rope_freq(X, M, 10000.0, lambda i: i), "base^(-i/d)"),
-    (rope_by_hand(X, M - 1, 10000.0), "rotated for position 4, not 5"),
-    (rope_by_hand(X, M, 100000.0), "wrong base"),
-    (2 * X, "a rotation keeps the length"),
-    (X[::-1], "the right length but other numbers"),
-    (X[:4], "rotated has shape (4,) but expected (8,)"),
-    ([1.0, np.nan] * 4, "NaN"),
-])
-def test_rope_vector_wrong(capsys, answer, expected):
-    ok, msg = run(capsys, exercises.check_rope_vector, answer, X, M)
-    assert not ok and expected in msg, msg
 
 
 # ---------------------------------------------------------------- expanding k_proj to MHA

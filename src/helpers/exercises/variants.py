@@ -1,20 +1,19 @@
-"""Exercise checks on grouped-query attention, RoPE and the KV cache (chapter 11).
+"""Exercise checks on grouped-query attention and the KV cache (chapter 11).
 
-The expected answers come from the math helpers (:func:`helpers.repeat_kv`
-and :func:`helpers.apply_rope`) or from the memory formula of the chapter, so
-a check and the book cannot disagree. Each check recognises the usual slips
-(tiling instead of repeating the kv heads, a forgotten factor 2 in the cache,
-adjacent RoPE pairs instead of rotate-half, ...) and names them.
+The expected answers come from the math helper :func:`helpers.repeat_kv` or
+from the memory formula of the chapter, so a check and the book cannot
+disagree. Each check recognises the usual slips (tiling instead of repeating
+the kv heads, a forgotten factor 2 in the cache, ...) and names them. The
+RoPE check moved to :mod:`helpers.exercises.positions` with RoPE itself.
 """
 
 import numpy as np
 
 from ..heads import repeat_kv
-from ..rope import apply_rope
-from ._verdict import (NOT_ATTEMPTED, Reference, as_answer_array, close, distinct, exactly, exercise_check, given,
-                       number_matches, read_number, report, resembles, show)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, number_matches, read_number,
+                       report, resembles, show)
 
-__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight"]
+__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_expand_kv_weight"]
 
 
 def _groups(num_heads, num_kv_heads):
@@ -152,100 +151,6 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
             return report(False, f"{show(nbytes)} {why}.")
     return report(False, f"{show(nbytes)} is not right: the cache holds a key and a value of every kv head, in every "
                          f"layer, for each of the T = {t} tokens, at {b} bytes per number.")
-
-
-# ---------------------------------------------------------------- RoPE by hand
-
-def _rope_interleaved(x, position, base):
-    """RoPE with adjacent pairs (2i, 2i+1), llama.cpp's layout: the classic wrong convention here."""
-    d = x.shape[-1]
-    theta = position * base ** (-np.arange(0, d, 2) / d)
-    out = x.copy()
-    out[0::2] = x[0::2] * np.cos(theta) - x[1::2] * np.sin(theta)
-    out[1::2] = x[1::2] * np.cos(theta) + x[0::2] * np.sin(theta)
-    return out
-
-
-def _rope_freq(x, position, base, exponent):
-    """Rotate-half RoPE with the angle position * base ** (-exponent(i) / d)."""
-    d = x.shape[-1]
-    half = d // 2
-    theta = position * base ** (-exponent(np.arange(half)) / d)
-    cos, sin = np.cos(np.concatenate([theta, theta])), np.sin(np.concatenate([theta, theta]))
-    return x * cos + np.concatenate([-x[half:], x[:half]]) * sin
-
-
-@exercise_check
-def check_rope_vector(rotated, x, position, base=10000.0):
-    """Check RoPE applied by hand to one vector ``x`` of width d at ``position``.
-
-    Parameters
-    ----------
-    rotated : array_like or None
-        The learner's answer, shape (d,).
-    x : array_like, shape (d,)
-        A query or key of one head (d even).
-    position : int
-        The token's position m.
-    base : float, default 10000.0
-        RoPE's base (``rope_theta``).
-
-    Returns
-    -------
-    Verdict
-        Truthy if ``rotated`` equals :func:`helpers.apply_rope` ``(x[None], [m], base)[0]``;
-        otherwise names the mistake (adjacent pairs, the opposite direction,
-        angles i/d instead of 2i/d, a position off by one, x unchanged).
-
-    Used in Chapter 11.
-    """
-    if rotated is None:
-        return report(False, NOT_ATTEMPTED)
-    x = np.asarray(x, dtype=float)
-    m = int(position)
-    expected = _rope_reference(x, m, base).with_value(apply_rope(x[None], [m], base)[0])
-    a, problem = as_answer_array(rotated, "rotated")
-    if problem:
-        return report(False, problem)
-    if a.shape != expected.shape:
-        return report(False, f"rotated has shape {a.shape} but expected {expected.shape}, the shape of x: RoPE "
-                             "rotates the numbers of x, it does not add or remove any.")
-    formula = "New x_i = x_i cos - x_(i+d/2) sin and new x_(i+d/2) = x_(i+d/2) cos + x_i sin."
-    if close(a, expected):
-        return report(True, f"Correct: pair i (elements i and i + {x.size // 2}) is turned by the angle "
-                            f"{m} x {base:g}^(-2i/{x.size}); the length stays {np.linalg.norm(x):.4f}.")
-    if resembles(a, x):
-        return report(False, f"rotated equals x: nothing was rotated. At position {m} pair i turns by "
-                             f"{m} x base^(-2i/d).")
-    if resembles(a, _rope_interleaved(x, m, base)):
-        return report(False, "you rotated adjacent pairs (0, 1), (2, 3), ... That is llama.cpp's layout; Llama and "
-                             f"helpers.apply_rope pair element i with element i + d/2 = i + {x.size // 2} (rotate half).")
-    if resembles(a, apply_rope(x[None], [-m], base)[0]):
-        return report(False, "you rotated the other way: the sign of the sine terms is flipped.",
-                      "In the first half of the vector the sine term is subtracted.")
-    if resembles(a, _rope_freq(x, m, base, lambda i: i)):
-        return report(False, "your angles use base^(-i/d), but pair i turns by base^(-2i/d): the exponents are the "
-                             "even numbers 0, 2, 4, ... divided by d.")
-    for other in (m - 1, m + 1):
-        if resembles(a, apply_rope(x[None], [other], base)[0]):
-            return report(False, f"that is x rotated for position {other}, not {m}.")
-    if resembles(a, apply_rope(x[None], [m], 10000.0 if base != 10000.0 else 100000.0)[0]):
-        return report(False, f"the angles use the wrong base: this exercise uses base = {base:g}.")
-    if not resembles(np.linalg.norm(a), np.linalg.norm(x)):
-        mine, theirs = distinct(np.linalg.norm(a), np.linalg.norm(x))
-        return report(False, f"rotated has length {mine} but x has {theirs}: a "
-                             "rotation keeps the length. Each pair needs both cos and sin terms.", formula)
-    return report(False, "rotated has the right length but other numbers: each pair (x_i, x_(i+d/2)) should turn "
-                         f"by the angle {m} x base^(-2i/d).", formula)
-
-
-def _rope_reference(x, m, base):
-    """RoPE of one vector as a Reference: how far a correct float computation of it may stray."""
-    d, half = x.shape[-1], x.shape[-1] // 2
-    theta = exactly(m) * given(base) ** given(-2.0 * np.arange(half) / d)
-    cos, sin = theta.cos(), theta.sin()
-    x1, x2 = given(x[:half]), given(x[half:])
-    return Reference.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin])
 
 
 # ---------------------------------------------------------------- GQA weights expanded to MHA
