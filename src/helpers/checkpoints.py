@@ -158,7 +158,7 @@ def _existing(path, package):
 
 
 def minilm_paths(folder=None):
-    """Paths of the files of all-MiniLM-L6-v2 inside its package (chapter 7).
+    """Paths of the files of all-MiniLM-L6-v2 inside its package (chapter 10).
 
     Parameters
     ----------
@@ -381,7 +381,7 @@ def _minilm_layer(raw, p):
 
 
 def minilm_tokenizer(*, folder=None):
-    """all-MiniLM-L6-v2's WordPiece tokenizer, from its ``tokenizer.json`` (chapter 7).
+    """all-MiniLM-L6-v2's WordPiece tokenizer, from its ``tokenizer.json`` (chapter 10).
 
     The file pads every batch to 128 tokens; this tokenizer pads to the longest
     sentence in the batch instead (with ``[PAD]``, id 0), as Hugging Face's
