@@ -496,7 +496,7 @@ def _require_ids_in_range(ids, name, n, table):
 
 
 def gguf_qk_permutation(w, n_head):
-    """Reorder q or k rows the way llama.cpp's converter does (chapter 8; its inverse is what we need).
+    """Reorder q or k rows the way llama.cpp's converter does (chapters 7 and 11; its inverse is what a loader needs).
 
     Hugging Face's Llama pairs element ``i`` of a head with element ``i + d/2``
     for RoPE ("rotate half"). llama.cpp rotates adjacent elements ``2i`` and
@@ -529,7 +529,7 @@ def gguf_qk_permutation(w, n_head):
 
 
 def undo_gguf_qk_permutation(w, n_head):
-    """Put q or k rows read from a GGUF file back in Hugging Face's order (chapter 8).
+    """Put q or k rows read from a GGUF file back in Hugging Face's order (chapters 7 and 11).
 
     GGUF files made by llama.cpp's ``convert_hf_to_gguf.py`` store
     ``attn_q.weight`` and ``attn_k.weight`` with the rows of each head
