@@ -466,6 +466,70 @@ def _mha_value(d):
     return 4 * d["d_model"] ** 2 + (4 * d["d_model"] if d["bias"] else 0)
 
 
+# ---------------------------------------------------------------- chapter 7: positions
+
+def _shuffle_data(rng):
+    t = int(rng.integers(4, 7))
+    perm = rng.permutation(t)
+    while np.array_equal(perm, np.arange(t)) or np.array_equal(np.argsort(perm), perm):
+        perm = rng.permutation(t)  # neither the identity nor its own inverse
+    return dict(q=rng.normal(size=(t, 4)), k=rng.normal(size=(t, 4)), perm=perm.tolist())
+
+
+def _shuffle_correct(d):
+    q, k, p = d["q"], d["k"], d["perm"]
+    w = helpers.softmax(q @ k.T / 2.0)                    # the original order: (T, T)
+    q32, k32 = f32(q, k)
+    again = helpers.softmax(q[p] @ k[p].T / 2.0)           # attention run again on the shuffled tokens
+    loops = [[float(w[i, j]) for j in p] for i in p]
+    return one_each(float64=w[p][:, p], float32=softmax32(q32[p] @ k32[p].T / F32(2.0)),
+                    again=again, ix=w[np.ix_(p, p)], loops=loops)
+
+
+def _sinusoid_data(rng):
+    return dict(T=int(rng.integers(5, 40)), D=int(rng.choice([4, 8, 16])),
+                base=float(rng.choice([10000.0, 100.0])))
+
+
+def _sinusoid_correct(d):
+    T, D, base = d["T"], d["D"], d["base"]
+    w = base ** (-np.arange(0, D, 2) / D)                 # (D/2,)
+    angles = np.arange(T)[:, None] * w[None, :]            # (T, D/2)
+    right = np.stack([np.sin(angles), np.cos(angles)], axis=-1).reshape(T, D)
+    w32 = F32(base) ** (-np.arange(0, D, 2, dtype=F32) / F32(D))
+    a32 = np.arange(T, dtype=F32)[:, None] * w32[None, :]
+    y32 = np.empty((T, D), dtype=F32)
+    y32[:, 0::2], y32[:, 1::2] = np.sin(a32), np.cos(a32)
+    loops = [[f(t / base ** (2 * (j // 2) / D)) for j, f in zip(range(D), [math.sin, math.cos] * D)]
+             for t in range(T)]
+    via_exp = np.exp(-np.arange(0, D, 2) * math.log(base) / D)
+    e = np.einsum("t,i->ti", np.arange(T, dtype=float), via_exp)
+    return one_each(float64=right, float32=y32, loops=loops,
+                    einsum=np.stack([np.sin(e), np.cos(e)], axis=-1).reshape(T, D),
+                    helper=helpers.sinusoidal_positions(T, D, base))
+
+
+def _swapped_sinusoid(d):
+    table = helpers.sinusoidal_positions(d["T"], d["D"], d["base"])
+    return table.reshape(d["T"], -1, 2)[..., ::-1].reshape(d["T"], d["D"])  # cos, sin side by side
+
+
+def _half_weights_data(rng):
+    h, d = [(2, 8), (3, 6), (2, 4), (1, 6)][int(rng.integers(4))]
+    return dict(w_adjacent=rng.normal(size=(10, h * d)), num_heads=h)
+
+
+def _half_weights_correct(d):
+    w, h = d["w_adjacent"], d["num_heads"]
+    dim = w.shape[1] // h
+    p = helpers.rope_pairing_permutation(dim, num_heads=h)
+    blocks = w.reshape(w.shape[0], h, dim // 2, 2)         # (D, H, d/2, 2): adjacent pairs
+    cols = [w[:, g * dim + j] for g in range(h) for j in list(range(0, dim, 2)) + list(range(1, dim, 2))]
+    return one_each(float64=w[:, p], float32=f32(w)[0][:, p],
+                    reshape=blocks.transpose(0, 1, 3, 2).reshape(w.shape[0], -1),
+                    loops=np.stack(cols, axis=1).tolist())
+
+
 # ---------------------------------------------------------------- chapter 10: real checkpoints
 
 def _query_data(rng):
@@ -532,7 +596,7 @@ def _with(key, value):
     return make
 
 
-# ---------------------------------------------------------------- chapter 11: GQA, RoPE and the KV cache
+# ---------------------------------------------------------------- chapter 11: GQA and the KV cache
 
 def _kv_map_data(rng):
     h, h_kv = [(12, 4), (9, 3), (8, 2), (6, 2), (32, 8), (8, 1), (4, 4)][int(rng.integers(7))]
@@ -967,6 +1031,21 @@ CASES = {
     "check_mha_param_count": _count_case(_mha_data, _mha_value, [
         (lambda d: _mha_value(d) * d["num_heads"], "multiplied by H"),
         (lambda d: 3 * d["d_model"] ** 2 + (3 * d["d_model"] if d["bias"] else 0), "W_o"),
+    ]),
+    "check_shuffled_weights": Case(_shuffle_data, _shuffle_correct, [
+        (lambda d: (helpers.softmax(d["q"] @ d["k"].T / 2.0)[d["perm"]],), "rows"),
+        (lambda d: (helpers.softmax(d["q"] @ d["k"].T / 2.0),), "original weights"),
+        (lambda d: (helpers.softmax(d["q"] @ d["k"].T / 2.0)[:, d["perm"]],), "columns"),
+    ]),
+    "check_sinusoidal_positions": Case(_sinusoid_data, _sinusoid_correct, [
+        (lambda d: (_swapped_sinusoid(d),), "cosines are at the even columns"),
+        (lambda d: (helpers.sinusoidal_positions(d["T"] + 1, d["D"], d["base"])[1:],), "start at 1"),
+        (lambda d: (helpers.sinusoidal_positions(d["T"], d["D"], d["base"]).T,), "one column per position"),
+    ]),
+    "check_rope_half_weights": Case(_half_weights_data, _half_weights_correct, [
+        (lambda d: (d["w_adjacent"],), "equals w_adjacent"),
+        (lambda d: (d["w_adjacent"][:, np.argsort(helpers.rope_pairing_permutation(
+            d["w_adjacent"].shape[1] // d["num_heads"], num_heads=d["num_heads"]))],), "inverse order"),
     ]),
     "check_checkpoint_query": Case(_query_data, _query_correct, [
         (lambda d: (d["x"] @ d["weight"] + d["bias"],), "wrong way round"),

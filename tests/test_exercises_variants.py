@@ -1,4 +1,4 @@
-"""Tests for the exercise checks of chapter 11 (GQA, the KV cache) and of RoPE (chapter 7): right answers pass,
+"""Tests for the exercise checks of chapter 11 (GQA, the KV cache): right answers pass,
 each kind of wrong answer gets its own message."""
 
 import numpy as np
@@ -6,12 +6,11 @@ import pytest
 
 import helpers
 from helpers import exercises
-from helpers.exercises.variants import _rope_freq, _rope_interleaved
 from verdicts import run
 
 
 def test_checks_are_exported():
-    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight",
+    for name in ("check_kv_head_map", "check_kv_cache_bytes", "check_expand_kv_weight",
                  "check_chunk_mask"):
         assert name in exercises.__all__
         assert callable(getattr(exercises, name))
@@ -111,95 +110,6 @@ def test_kv_cache_bytes_float32_names_the_missing_factor_and_the_bytes_apart(cap
     assert not ok and "counts numbers, not bytes" in msg
     ok, msg = run(capsys, exercises.check_kv_cache_bytes, right // 2 * 1, **dict(cfg, num_heads=9))
     assert not ok and "factor 2" in msg  # num_heads only adds the H-for-H_kv slip
-
-
-# ---------------------------------------------------------------- RoPE by hand
-
-X = np.array([0.5, -1.0, 2.0, 0.25, 1.5, -0.75, 0.0, 1.0])  # d = 8
-M = 5
-
-
-def rope_by_hand(x, m, base):
-    d = x.shape[-1]
-    out = x.copy()
-    for i in range(d // 2):
-        angle = m * base ** (-2 * i / d)
-        c, s = np.cos(angle), np.sin(angle)
-        out[i] = x[i] * c - x[i + d // 2] * s
-        out[i + d // 2] = x[i + d // 2] * c + x[i] * s
-    return out
-
-
-@pytest.mark.parametrize("base", [10000.0, 100000.0])
-def test_rope_vector_right(capsys, base):
-    ok, msg = run(capsys, exercises.check_rope_vector, rope_by_hand(X, M, base), X, M, base)
-    assert ok and msg.startswith("Correct:")
-    np.testing.assert_allclose(rope_by_hand(X, M, base), helpers.apply_rope(X[None], [M], base)[0])
-
-
-def test_rope_vector_not_attempted(capsys):
-    ok, msg = run(capsys, exercises.check_rope_vector, None, X, M)
-    assert not ok and msg.startswith("Not attempted yet")
-
-
-@pytest.mark.parametrize("answer, expected", [
-    (X, "nothing was rotated"),
-    (_rope_interleaved(X, M, 10000.0), "adjacent pairs"),
-    (rope_by_hand(X, -M, 10000.0), "rotated the other way"),
-    (_rope_freq(X, M, 10000.0, lambda i: i), "base^(-i/d)"),
-    (rope_by_hand(X, M - 1, 10000.0), "rotated for position 4, not 5"),
-    (rope_by_hand(X, M, 100000.0), "wrong base"),
-    (2 * X, "a rotation keeps the length"),
-    (X[::-1], "the right length but other numbers"),
-    (X[:4], "rotated has shape (4,) but expected (8,)"),
-    ([1.0, np.nan] * 4, "NaN"),
-])
-def test_rope_vector_wrong(capsys, answer, expected):
-    ok, msg = run(capsys, exercises.check_rope_vector, answer, X, M)
-    assert not ok and expected in msg, msg
-
-
-def rope_adjacent_by_hand(x, m, base):
-    out = x.copy()
-    for i in range(len(x) // 2):
-        angle = m * base ** (-2 * i / len(x))
-        c, s = np.cos(angle), np.sin(angle)
-        out[2 * i] = x[2 * i] * c - x[2 * i + 1] * s
-        out[2 * i + 1] = x[2 * i + 1] * c + x[2 * i] * s
-    return out
-
-
-def test_rope_vector_adjacent_pairing_right(capsys):
-    right = rope_adjacent_by_hand(X, M, 10000.0)
-    ok, msg = run(capsys, exercises.check_rope_vector, right, X, M, 10000.0, pairing="adjacent")
-    assert ok and "2i and 2i + 1" in msg, msg
-    ok, _ = run(capsys, exercises.check_rope_vector, right.astype(np.float32), X, M, 10000.0, pairing="adjacent")
-    assert ok
-    np.testing.assert_allclose(right, helpers.apply_rope(X[None], [M], pairing="adjacent")[0])
-
-
-def test_rope_vector_names_the_other_pairing_without_calling_it_wrong_in_general(capsys):
-    ok, msg = run(capsys, exercises.check_rope_vector, rope_by_hand(X, M, 10000.0), X, M, pairing="adjacent")
-    assert not ok and "rotate half" in msg and "GPT-NeoX" in msg and "This exercise pairs neighbours" in msg, msg
-    ok, msg = run(capsys, exercises.check_rope_vector, rope_adjacent_by_hand(X, M, 10000.0), X, M)
-    assert not ok and "RoFormer" in msg and "Meta's original Llama" in msg and "llama.cpp" not in msg, msg
-    assert "wrong convention" not in msg
-
-
-@pytest.mark.parametrize("answer, expected", [
-    (rope_adjacent_by_hand(X, -M, 10000.0), "rotated the other way"),
-    (rope_adjacent_by_hand(X, M - 1, 10000.0), "rotated for position 4, not 5"),
-    (rope_adjacent_by_hand(X, M, 100000.0), "wrong base"),
-    (X, "nothing was rotated"),
-])
-def test_rope_vector_adjacent_pairing_wrong(capsys, answer, expected):
-    ok, msg = run(capsys, exercises.check_rope_vector, answer, X, M, pairing="adjacent")
-    assert not ok and expected in msg, msg
-
-
-def test_rope_vector_rejects_an_unknown_pairing():
-    with pytest.raises(ValueError, match="pairing must be 'half' or 'adjacent'"):
-        exercises.check_rope_vector(X, X, M, pairing="neox")
 
 
 # ---------------------------------------------------------------- the mask of a chunk

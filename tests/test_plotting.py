@@ -195,3 +195,39 @@ def test_draw_cost_bars_rejects_bad_steps(steps):
     ax_f, ax_b = fig.subplots(1, 2)
     with pytest.raises(ValueError, match="non-empty list of dicts"):
         plotting.draw_cost_bars(ax_f, ax_b, steps)
+
+
+# ---- chapter 7
+
+def test_position_map_ticks_every_step_and_centres_signed_colours():
+    fig = Figure()
+    ax = fig.subplots()
+    m = np.linspace(-0.5, 2.0, 512 * 300).reshape(512, 300)
+    image = plotting.position_map(ax, m, title="t", xlabel="x", ylabel="y")
+    assert list(ax.get_yticks()) == list(range(0, 512, 100))  # 512 / 6 -> a step of 100
+    assert list(ax.get_xticks()) == list(range(0, 300, 100))
+    assert image.get_clim() == (-2.0, 2.0) and image.get_cmap().name == plotting.WEIGHT_CMAP
+    assert ax.get_title() == "t" and ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    assert len(fig.axes) == 2  # the colorbar
+
+
+def test_position_map_given_step_and_unsigned_colours():
+    fig = Figure()
+    ax = fig.subplots()
+    image = plotting.position_map(ax, np.arange(12.0).reshape(3, 4), title="t", xlabel="x", ylabel="y",
+                                  tick_step=2, symmetric=False, colorbar=False)
+    assert list(ax.get_xticks()) == [0, 2] and list(ax.get_yticks()) == [0, 2]
+    assert image.get_clim() == (0.0, 11.0) and image.get_cmap().name == plotting.ATTENTION_CMAP
+    assert len(fig.axes) == 1
+
+
+@pytest.mark.parametrize("matrix, step, match", [
+    (np.zeros(5), None, "2-D"),
+    (np.zeros((0, 3)), None, "non-empty"),
+    (np.zeros((3, 3)), 0, "tick_step"),
+    (np.zeros((3, 3)), 1.5, "tick_step"),
+    (np.zeros((3, 3)), True, "tick_step"),
+])
+def test_position_map_rejects_bad_input(matrix, step, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.position_map(Figure().subplots(), matrix, title="t", xlabel="x", ylabel="y", tick_step=step)

@@ -158,7 +158,7 @@ def _existing(path, package):
 
 
 def minilm_paths(folder=None):
-    """Paths of the files of all-MiniLM-L6-v2 inside its package (chapter 7).
+    """Paths of the files of all-MiniLM-L6-v2 inside its package (chapter 10).
 
     Parameters
     ----------
@@ -381,7 +381,7 @@ def _minilm_layer(raw, p):
 
 
 def minilm_tokenizer(*, folder=None):
-    """all-MiniLM-L6-v2's WordPiece tokenizer, from its ``tokenizer.json`` (chapter 7).
+    """all-MiniLM-L6-v2's WordPiece tokenizer, from its ``tokenizer.json`` (chapter 10).
 
     The file pads every batch to 128 tokens; this tokenizer pads to the longest
     sentence in the batch instead (with ``[PAD]``, id 0), as Hugging Face's
@@ -496,7 +496,7 @@ def _require_ids_in_range(ids, name, n, table):
 
 
 def gguf_qk_permutation(w, n_head):
-    """Reorder q or k rows the way llama.cpp's converter does (chapter 11; its inverse is what we need).
+    """Reorder q or k rows the way llama.cpp's converter does (chapters 7 and 11; its inverse is what a loader needs).
 
     Hugging Face's Llama pairs element ``i`` of a head with element ``i + d/2``
     for RoPE ("rotate half"). llama.cpp has both pairings, and runs models of
@@ -532,7 +532,7 @@ def gguf_qk_permutation(w, n_head):
 
 
 def undo_gguf_qk_permutation(w, n_head):
-    """Put q or k rows read from a GGUF file back in Hugging Face's order (chapter 11).
+    """Put q or k rows read from a GGUF file back in Hugging Face's order (chapters 7 and 11).
 
     GGUF files made by llama.cpp's ``convert_hf_to_gguf.py`` store
     ``attn_q.weight`` and ``attn_k.weight`` with the rows of each head

@@ -25,6 +25,7 @@ __all__ = [
     "draw_projection_to_line",
     "draw_kv_sharing",
     "draw_cost_bars",
+    "position_map",
 ]
 
 #: Colormap for attention weights and scores, the same in every chapter.
@@ -627,3 +628,58 @@ def draw_cost_bars(ax_flops, ax_bytes, steps, *, shares=False):
         if not ax.yaxis_inverted():
             ax.invert_yaxis()
     return flops, moved
+
+
+# ---- chapter 7
+
+def position_map(ax, matrix, *, title, xlabel, ylabel, tick_step=None, symmetric=True, colorbar=True):
+    """Draw a large position-by-something matrix (e.g. a 512 x 512 similarity map) with a tick every few rows (chapter 7).
+
+    :func:`heatmap` labels every row and column, which is right for a few
+    tokens and unreadable for hundreds of positions. This one puts a tick
+    every ``tick_step`` rows and columns, labelled with the index.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    matrix : array_like, shape (T, S)
+        E.g. cosine similarities of position vectors, or a (T, D) position table.
+    title, xlabel, ylabel : str
+    tick_step : int, optional
+        Distance between ticks; default about a sixth of the longer side,
+        rounded to 1, 2 or 5 times a power of ten.
+    symmetric : bool, default True
+        Centre the colours on 0 with :data:`WEIGHT_CMAP` (similarities and
+        sines are signed); False uses :data:`ATTENTION_CMAP` and the data range.
+    colorbar : bool, default True
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not 2-D and non-empty, or ``tick_step`` is not a positive integer.
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"position_map needs a non-empty 2-D matrix, but got shape {m.shape}")
+    if tick_step is None:
+        target = max(m.shape) / 6
+        tick_step = int(min((s * 10 ** e for e in range(7) for s in (1, 2, 5) if s * 10 ** e >= target),
+                            default=1))
+    elif isinstance(tick_step, bool) or not isinstance(tick_step, (int, np.integer)) or tick_step < 1:
+        raise ValueError(f"tick_step must be a positive integer, got {tick_step!r}")
+    if symmetric:
+        limit = float(np.max(np.abs(m))) or 1.0
+        kw = dict(cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit)
+    else:
+        kw = dict(cmap=ATTENTION_CMAP)
+    image = ax.imshow(m, aspect="auto", interpolation="nearest", **kw)
+    ax.set_xticks(range(0, m.shape[1], tick_step))
+    ax.set_yticks(range(0, m.shape[0], tick_step))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax)
+    return image

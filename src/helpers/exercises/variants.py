@@ -1,23 +1,23 @@
-"""Exercise checks on grouped-query attention and the KV cache (chapter 11), and on RoPE (chapter 7).
+"""Exercise checks on grouped-query attention and the KV cache (chapter 11).
 
 The expected answers come from the math helpers (:func:`helpers.repeat_kv`,
-:func:`helpers.apply_rope`, :func:`helpers.causal_mask`) or from the memory
+:func:`helpers.causal_mask`) or from the memory
 formula of the chapter, so a check and the book cannot disagree. Each check
 recognises the usual slips (tiling instead of repeating the kv heads, a
-forgotten factor 2 in the cache, a chunk's mask aligned at the top left, the
-other RoPE pairing, ...) and names them.
+forgotten factor 2 in the cache, a chunk's mask aligned at the top left,
+...) and names them. The RoPE check is in :mod:`helpers.exercises.positions`,
+with RoPE itself (chapter 7).
 """
 
 import numpy as np
 
 from ..heads import repeat_kv
 from ..masks import causal_mask
-from ..rope import apply_rope, rope_pairing_permutation
 from .masks import DTYPE_HINT, _as_mask, _dtype_problem
-from ._verdict import (NOT_ATTEMPTED, Reference, as_answer_array, close, distinct, exactly, exercise_check, given,
-                       number_matches, read_number, report, resembles, show)
+from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, exercise_check, given, number_matches, read_number,
+                       report, resembles, show)
 
-__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_rope_vector", "check_expand_kv_weight",
+__all__ = ["check_kv_head_map", "check_kv_cache_bytes", "check_expand_kv_weight",
            "check_chunk_mask"]
 
 
@@ -167,130 +167,6 @@ def check_kv_cache_bytes(nbytes, num_layers, num_kv_heads, head_dim, T, bytes_pe
         return report(False, coarse)
     return report(False, f"{show(nbytes)} is not right: the cache holds a key and a value of every kv head, in every "
                          f"layer, for each of the T = {t} tokens, at {b} bytes per number.")
-
-
-# ---------------------------------------------------------------- RoPE by hand
-
-def _rope_interleaved(x, position, base):
-    """RoPE with adjacent pairs (2i, 2i+1): the pairing of the RoFormer paper and of Meta's original Llama code."""
-    d = x.shape[-1]
-    theta = position * base ** (-np.arange(0, d, 2) / d)
-    out = x.copy()
-    out[0::2] = x[0::2] * np.cos(theta) - x[1::2] * np.sin(theta)
-    out[1::2] = x[1::2] * np.cos(theta) + x[0::2] * np.sin(theta)
-    return out
-
-
-def _rope_freq(x, position, base, exponent):
-    """Rotate-half RoPE with the angle position * base ** (-exponent(i) / d)."""
-    d = x.shape[-1]
-    half = d // 2
-    theta = position * base ** (-exponent(np.arange(half)) / d)
-    cos, sin = np.cos(np.concatenate([theta, theta])), np.sin(np.concatenate([theta, theta]))
-    return x * cos + np.concatenate([-x[half:], x[:half]]) * sin
-
-
-_PAIRS = {"half": "element i with element i + d/2 (rotate half)",
-          "adjacent": "neighbours, elements 2i and 2i + 1 (adjacent pairs)"}
-_USED_BY = {"half": "GPT-NeoX, Hugging Face's Llama and helpers.apply_rope's default",
-            "adjacent": "the RoFormer paper and Meta's original Llama code"}
-
-
-@exercise_check
-def check_rope_vector(rotated, x, position, base=10000.0, pairing="half"):
-    """Check RoPE applied by hand to one vector ``x`` of width d at ``position``.
-
-    Parameters
-    ----------
-    rotated : array_like or None
-        The learner's answer, shape (d,).
-    x : array_like, shape (d,)
-        A query or key of one head (d even).
-    position : int
-        The token's position m.
-    base : float, default 10000.0
-        RoPE's base (``rope_theta``).
-    pairing : {"half", "adjacent"}, default "half"
-        The pairing the exercise asks for: element i with i + d/2 (GPT-NeoX,
-        Hugging Face's Llama), or neighbours 2i and 2i + 1 (the RoFormer paper,
-        Meta's original Llama code).
-
-    Returns
-    -------
-    Verdict
-        Truthy if ``rotated`` equals :func:`helpers.apply_rope`
-        ``(x[None], [m], base, pairing=pairing)[0]``; otherwise names the
-        mistake (the other pairing, the opposite direction, angles i/d instead
-        of 2i/d, a position off by one, the wrong base, x unchanged).
-
-    Used in Chapter 7.
-    """
-    if pairing not in _PAIRS:
-        raise ValueError(f"pairing must be 'half' or 'adjacent', got {pairing!r}")
-    if rotated is None:
-        return report(False, NOT_ATTEMPTED)
-    x = np.asarray(x, dtype=float)
-    m = int(position)
-    d = x.size
-    # Both pairings in terms of rotate-half: adjacent(x) = half(x[perm])[inverse], with chapter 7's permutation.
-    perm = rope_pairing_permutation(d) if pairing == "adjacent" else np.arange(d)
-    inverse = np.argsort(perm)
-
-    def rope(f):  # a rotate-half formula f, in the exercise's pairing
-        return f(x[perm])[inverse]
-
-    def half(position, b=base):
-        return lambda v: apply_rope(v[None], [position], b)[0]
-
-    expected = _rope_reference(x[perm], m, base)[inverse].with_value(
-        apply_rope(x[None], [m], base, pairing=pairing)[0])
-    a, problem = as_answer_array(rotated, "rotated")
-    if problem:
-        return report(False, problem)
-    if a.shape != expected.shape:
-        return report(False, f"rotated has shape {a.shape} but expected {expected.shape}, the shape of x: RoPE "
-                             "rotates the numbers of x, it does not add or remove any.")
-    if pairing == "half":
-        formula = "New x_i = x_i cos - x_(i+d/2) sin and new x_(i+d/2) = x_(i+d/2) cos + x_i sin."
-    else:
-        formula = "New x_(2i) = x_(2i) cos - x_(2i+1) sin and new x_(2i+1) = x_(2i+1) cos + x_(2i) sin."
-    if close(a, expected):
-        return report(True, f"Correct: pair i ({_PAIRS[pairing]}) is turned by the angle "
-                            f"{m} x {base:g}^(-2i/{d}); the length stays {np.linalg.norm(x):.4f}.")
-    if resembles(a, x):
-        return report(False, f"rotated equals x: nothing was rotated. At position {m} pair i turns by "
-                             f"{m} x base^(-2i/d).")
-    other = "adjacent" if pairing == "half" else "half"
-    if resembles(a, apply_rope(x[None], [m], base, pairing=other)[0]):
-        return report(False, f"you paired {_PAIRS[other]}, the pairing of {_USED_BY[other]}. This exercise pairs "
-                             f"{_PAIRS[pairing]}: the angles are the same, but other elements turn together.",
-                      formula)
-    if resembles(a, rope(half(-m))):
-        return report(False, "you rotated the other way: the sign of the sine terms is flipped.",
-                      "In the first element of each pair the sine term is subtracted.")
-    if resembles(a, rope(lambda v: _rope_freq(v, m, base, lambda i: i))):
-        return report(False, "your angles use base^(-i/d), but pair i turns by base^(-2i/d): the exponents are the "
-                             "even numbers 0, 2, 4, ... divided by d.")
-    for off in (m - 1, m + 1):
-        if resembles(a, rope(half(off))):
-            return report(False, f"that is x rotated for position {off}, not {m}.")
-    if resembles(a, rope(half(m, 10000.0 if base != 10000.0 else 100000.0))):
-        return report(False, f"the angles use the wrong base: this exercise uses base = {base:g}.")
-    if not resembles(np.linalg.norm(a), np.linalg.norm(x)):
-        mine, theirs = distinct(np.linalg.norm(a), np.linalg.norm(x))
-        return report(False, f"rotated has length {mine} but x has {theirs}: a "
-                             "rotation keeps the length. Each pair needs both cos and sin terms.", formula)
-    return report(False, f"rotated has the right length but other numbers: each pair ({_PAIRS[pairing]}) "
-                         f"should turn by the angle {m} x base^(-2i/d).", formula)
-
-
-def _rope_reference(x, m, base):
-    """Rotate-half RoPE of one vector as a Reference: how far a correct float computation of it may stray."""
-    d, half = x.shape[-1], x.shape[-1] // 2
-    theta = exactly(m) * given(base) ** given(-2.0 * np.arange(half) / d)
-    cos, sin = theta.cos(), theta.sin()
-    x1, x2 = given(x[:half]), given(x[half:])
-    return Reference.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin])
 
 
 # ---------------------------------------------------------------- GQA weights expanded to MHA
