@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import exercises
+from helpers import checkpoints, exercises
 from helpers.exercises.blocks import _block_reference, _block_slips, _rms_slips
 from verdicts import run
 
@@ -172,7 +172,7 @@ def test_split_right_for_a_gqa_decoder(capsys):
 
 
 def test_split_right_for_minilm_as_loaded(capsys):
-    _, weights = helpers.checkpoints.load_minilm(layers=[0])
+    _, weights = checkpoints.load_minilm(layers=[0])
     layer = weights["layers"][0]
     attn = sum(layer[k].size for k in ("w_q", "w_k", "w_v", "w_o", "b_q", "b_k", "b_v", "b_o"))
     mlp = sum(layer[k].size for k in ("w_ff_in", "b_ff_in", "w_ff_out", "b_ff_out"))
