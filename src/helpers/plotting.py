@@ -338,7 +338,7 @@ def draw_residual_stream(ax, *, num_heads=3):
     Parameters
     ----------
     ax : matplotlib Axes
-        Best about 6.4 x 7 inches: the text is sized for a narrow column.
+        Best about 5.4 x 7 inches: the text is sized to stay legible on a phone.
     num_heads : int, default 3
         How many head boxes to draw (1 to 4).
 
@@ -356,35 +356,35 @@ def draw_residual_stream(ax, *, num_heads=3):
     ax.axis("off")
     sx = 1.5  # the stream's x
     _flow(ax, [(sx, 0.5), (sx, 11.6)], c["stream"], lw=4)
-    ax.text(sx, 0.1, "x: one vector per token, (T, D)", ha="left", va="center", fontsize=12)
-    ax.text(sx, 12.0, "to the next block", ha="left", va="center", fontsize=12)
-    ax.text(0.75, 6.0, "residual stream", rotation=90, ha="center", va="center", fontsize=13, color=c["stream"])
+    ax.text(sx, 0.1, "x: one vector per token, (T, D)", ha="left", va="center", fontsize=13)
+    ax.text(sx, 12.0, "to the next block", ha="left", va="center", fontsize=13)
+    ax.text(0.7, 6.0, "residual stream", rotation=90, ha="center", va="center", fontsize=14, color=c["stream"])
 
     # attention: norm, H heads that read with W_q, W_k, W_v, then W_o back into the stream
-    _box(ax, 2.2, 0.95, 7.6, 4.6, "", c["attention"], fill=0.04, dashed=True)
-    ax.text(9.65, 5.2, "attention: mixes positions", ha="right", va="center", fontsize=12, color=c["attention"])
-    _flow(ax, [(sx, 1.6), (2.7, 1.6)], c["stream"])
-    _box(ax, 2.7, 1.25, 1.5, 0.7, "norm", c["norm"])
-    width, gap = 1.1, 0.35
-    left = 6.55 - (num_heads * width + (num_heads - 1) * gap) / 2
+    _box(ax, 2.2, 0.9, 7.65, 4.75, "", c["attention"], fill=0.04, dashed=True)
+    ax.text(9.7, 5.15, "attention:\nmixes positions", ha="right", va="center", fontsize=13, color=c["attention"])
+    _flow(ax, [(sx, 1.6), (2.5, 1.6)], c["stream"])
+    _box(ax, 2.5, 1.25, 1.7, 0.7, "norm", c["norm"])
+    width, gap = 1.5, 0.2
+    left = 7.0 - (num_heads * width + (num_heads - 1) * gap) / 2
     centers = [left + h * (width + gap) + width / 2 for h in range(num_heads)]
     for h, cx in enumerate(centers):
         _flow(ax, [(4.2, 1.6), (cx, 1.6), (cx, 2.75)], c["attention"], lw=1.6)
-        _box(ax, cx - width / 2, 2.75, width, 0.85, f"head {h}", c["attention"], fontsize=12)
+        _box(ax, cx - width / 2, 2.75, width, 0.85, f"head {h}", c["attention"], fontsize=13)
         _flow(ax, [(cx, 3.6), (cx, 4.35)], c["attention"], arrow=False, lw=1.6)
-    ax.text(6.55, 1.2, r"read: $W_q$, $W_k$, $W_v$", ha="center", va="center", fontsize=12)
+    ax.text(7.0, 1.2, r"read: $W_q$, $W_k$, $W_v$", ha="center", va="center", fontsize=13)
     _flow(ax, [(centers[-1], 4.35), (sx + 0.3, 4.35)], c["attention"])
-    ax.text(4.05, 4.7, r"write: $W_o$", ha="center", va="center", fontsize=12)
+    ax.text(3.6, 4.75, r"write: $W_o$", ha="center", va="center", fontsize=13)
     _plus(ax, sx, 4.35, c["attention"])
 
     # the MLP: norm, up to F, activation, down to D, back into the stream
-    _box(ax, 2.2, 6.05, 7.6, 4.6, "", c["mlp"], fill=0.04, dashed=True)
-    ax.text(9.65, 10.3, "MLP: each token alone", ha="right", va="center", fontsize=12, color=c["mlp"])
-    _flow(ax, [(sx, 6.7), (2.7, 6.7)], c["stream"])
-    _box(ax, 2.7, 6.35, 1.5, 0.7, "norm", c["norm"])
-    _flow(ax, [(4.2, 6.7), (5.0, 6.7)], c["mlp"], lw=1.6)
-    _box(ax, 5.0, 6.35, 4.1, 2.4, "up: D \u2192 F\nGELU or SwiGLU\ndown: F \u2192 D", c["mlp"], fontsize=12)
-    _flow(ax, [(7.05, 8.75), (7.05, 9.5), (sx + 0.3, 9.5)], c["mlp"])
+    _box(ax, 2.2, 6.05, 7.65, 4.75, "", c["mlp"], fill=0.04, dashed=True)
+    ax.text(9.7, 10.2, "MLP:\neach token alone", ha="right", va="center", fontsize=13, color=c["mlp"])
+    _flow(ax, [(sx, 6.7), (2.5, 6.7)], c["stream"])
+    _box(ax, 2.5, 6.35, 1.7, 0.7, "norm", c["norm"])
+    _flow(ax, [(4.2, 6.7), (4.7, 6.7)], c["mlp"], lw=1.6)
+    _box(ax, 4.7, 6.35, 4.9, 2.3, "up: D \u2192 F\nGELU or SwiGLU\ndown: F \u2192 D", c["mlp"], fontsize=13)
+    _flow(ax, [(7.15, 8.65), (7.15, 9.5), (sx + 0.3, 9.5)], c["mlp"])
     _plus(ax, sx, 9.5, c["mlp"])
     return ax
 
@@ -395,7 +395,7 @@ def draw_norm_placement(ax, norm_position):
     Parameters
     ----------
     ax : matplotlib Axes
-        About 3.2 x 5 inches per panel.
+        About 2.7 x 5 inches per panel.
     norm_position : {"pre", "post"}
 
     Raises
@@ -415,17 +415,17 @@ def draw_norm_placement(ax, norm_position):
     for y, name, color in ((1.2, "attention", c["attention"]), (5.6, "MLP", c["mlp"])):
         if norm_position == "pre":
             _flow(ax, [(sx, y), (bx - 0.8, y)], c["stream"], arrow=False)
-            _box(ax, bx - 0.8, y - 0.35, 1.6, 0.7, "norm", c["norm"], fontsize=12)
+            _box(ax, bx - 0.9, y - 0.38, 1.8, 0.76, "norm", c["norm"], fontsize=13)
             _flow(ax, [(bx, y + 0.35), (bx, y + 1.0)], color)
         else:
             _flow(ax, [(sx, y), (bx, y), (bx, y + 1.0)], color)
-        _box(ax, bx - 1.3, y + 1.0, 2.6, 1.0, name, color, fontsize=12)
+        _box(ax, bx - 1.45, y + 1.0, 2.9, 1.0, name, color, fontsize=13)
         _flow(ax, [(bx, y + 2.0), (bx, y + 2.7), (sx + 0.3, y + 2.7)], color)
         _plus(ax, sx, y + 2.7, color)
         if norm_position == "post":
-            _box(ax, sx - 0.8, y + 3.25, 1.6, 0.7, "norm", c["norm"], fontsize=12)
-    ax.set_title("pre-norm (Llama, SmolLM2)\nx \u2190 x + f(norm(x))" if norm_position == "pre" else
-                 "post-norm (BERT, MiniLM)\nx \u2190 norm(x + f(x))", fontsize=12)
+            _box(ax, sx - 0.9, y + 3.22, 1.8, 0.76, "norm", c["norm"], fontsize=13)
+    ax.set_title("pre-norm\n(Llama, SmolLM2)\nx \u2190 x + f(norm(x))" if norm_position == "pre" else
+                 "post-norm\n(BERT, MiniLM)\nx \u2190 norm(x + f(x))", fontsize=13)
     return ax
 
 
