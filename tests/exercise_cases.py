@@ -530,6 +530,150 @@ def _half_weights_correct(d):
                     loops=np.stack(cols, axis=1).tolist())
 
 
+# ---------------------------------------------------------------- chapter 8: the transformer block
+
+def _rms_data(rng):
+    x = rng.normal(size=(4, 6)) * np.array([[1.0], [3.0], [0.2], [1.0]])  # rows of different sizes
+    if rng.random() < 0.5:
+        x[-1] = 0.0  # a padding vector: eps keeps it finite
+    return dict(x=x.round(3), gamma=rng.uniform(0.5, 1.5, size=6).round(2), eps=1e-5)
+
+
+def _rms_correct(d):
+    x, g, eps = d["x"], d["gamma"], d["eps"]
+    x32, g32 = f32(x, g)
+    loops = [[v / math.sqrt(sum(u * u for u in row) / len(row) + eps) * gj for v, gj in zip(row, g.tolist())]
+             for row in x.tolist()]
+    return one_each(float64=x / np.sqrt(np.mean(x ** 2, axis=-1, keepdims=True) + eps) * g,
+                    float32=x32 / np.sqrt(np.mean(x32 ** 2, axis=-1, keepdims=True) + F32(eps)) * g32,
+                    einsum=x / np.sqrt(np.einsum("td,td->t", x, x)[:, None] / x.shape[1] + eps) * g,
+                    loops=loops, helper=helpers.rms_norm(x, g, eps))
+
+
+def _block_data(rng):
+    t, D, h, f = 5, 8, 2, 12
+    h_kv = int(rng.choice([1, 2]))
+    d = D // h
+
+    def w(*shape):
+        return rng.normal(scale=shape[0] ** -0.5, size=shape)
+
+    params = dict(w_q=w(D, h * d), w_k=w(D, h_kv * d), w_v=w(D, h_kv * d), w_o=w(h * d, D), w_gate=w(D, f),
+                  w_up=w(D, f), w_down=w(f, D), attn_norm=rng.uniform(0.5, 1.5, size=D),
+                  ffn_norm=rng.uniform(0.5, 1.5, size=D))
+    return dict(x=rng.normal(size=(t, D)), params=params, num_heads=h, num_kv_heads=h_kv, eps=1e-5, causal=True)
+
+
+def _block_helper(d, x=None, params=None):
+    x = d["x"] if x is None else x
+    return helpers.transformer_block(x, d["params"] if params is None else params, norm_position="pre", norm="rms",
+                                     ffn="swiglu", num_heads=d["num_heads"], num_kv_heads=d["num_kv_heads"],
+                                     eps=d["eps"], causal=d["causal"])[0]
+
+
+def _block_by_hand(d, heads_out):
+    """The pre-norm block with the attention's head outputs computed by ``heads_out(q, k, v, t)`` -> (T, H*d)."""
+    x, p, h, h_kv, eps = d["x"], d["params"], d["num_heads"], d["num_kv_heads"], d["eps"]
+
+    def norm(z, g):
+        return z / np.sqrt(np.einsum("td,td->t", z, z)[:, None] / z.shape[1] + eps) * g
+
+    n = norm(x, p["attn_norm"])
+    merged = heads_out(np.einsum("td,de->te", n, p["w_q"]), n @ p["w_k"], n @ p["w_v"], h, h_kv)
+    stream = x + merged @ p["w_o"]
+    n = norm(stream, p["ffn_norm"])
+    gate = np.einsum("td,df->tf", n, p["w_gate"])
+    return stream + (gate / (1 + np.exp(-gate)) * (n @ p["w_up"])) @ p["w_down"]
+
+
+def _heads_loop(q, k, v, h, h_kv):
+    """Causal attention head by head and query by query, with math.exp: (T, H*d)."""
+    t, width = q.shape
+    d = width // h
+    out = np.zeros((t, width))
+    for head in range(h):
+        kv = head // (h // h_kv)
+        for i in range(t):
+            scores = [float(q[i, head * d:(head + 1) * d] @ k[j, kv * d:(kv + 1) * d]) / math.sqrt(d)
+                      for j in range(i + 1)]
+            top = max(scores)
+            e = [math.exp(s - top) for s in scores]
+            for j, ej in enumerate(e):
+                out[i, head * d:(head + 1) * d] += ej / sum(e) * v[j, kv * d:(kv + 1) * d]
+    return out
+
+
+def _heads_einsum(q, k, v, h, h_kv):
+    t = q.shape[0]
+    qh = helpers.split_heads(q, h)  # (H, T, d)
+    kh, vh = (np.repeat(helpers.split_heads(a, h_kv), h // h_kv, axis=0) for a in (k, v))  # (H, T, d)
+    scores = np.einsum("htd,hsd->hts", qh, kh) / np.sqrt(qh.shape[-1])
+    weights = helpers.softmax(np.where(helpers.causal_mask(t), scores, -np.inf))
+    return helpers.merge_heads(np.einsum("hts,hsd->htd", weights, vh))
+
+
+def _block_correct(d):
+    x32 = f32(d["x"])[0]
+    p32 = {name: f32(value)[0] for name, value in d["params"].items()}
+    return one_each(float64=_block_helper(d), float32=_block_helper(d, x32, p32),
+                    einsum=_block_by_hand(d, _heads_einsum), loops=_block_by_hand(d, _heads_loop))
+
+
+def _block_post(d):
+    return (helpers.transformer_block(d["x"], d["params"], norm_position="post", norm="rms", ffn="swiglu",
+                                      num_heads=d["num_heads"], num_kv_heads=d["num_kv_heads"], eps=d["eps"],
+                                      causal=d["causal"])[0],)
+
+
+def _block_parallel(d):
+    p, x = d["params"], d["x"]
+    attn = helpers.block.block_attention(helpers.rms_norm(x, p["attn_norm"]), p, num_heads=d["num_heads"],
+                                         num_kv_heads=d["num_kv_heads"], causal=True)[0]
+    return (x + attn + helpers.feed_forward(helpers.rms_norm(x, p["ffn_norm"]), p, ffn="swiglu"),)
+
+
+def _block_no_residual(d):
+    p, x = d["params"], d["x"]
+    attn = helpers.block.block_attention(helpers.rms_norm(x, p["attn_norm"]), p, num_heads=d["num_heads"],
+                                         num_kv_heads=d["num_kv_heads"], causal=True)[0]
+    return (helpers.feed_forward(helpers.rms_norm(attn, p["ffn_norm"]), p, ffn="swiglu"),)
+
+
+SPLIT_MODELS = [dict(d_model=4096, d_ff=14336, num_heads=32, num_kv_heads=8, ffn="swiglu", bias=False),
+                dict(d_model=576, d_ff=1536, num_heads=9, num_kv_heads=3, ffn="swiglu", bias=False),
+                dict(d_model=768, d_ff=3072, num_heads=12, num_kv_heads=None, ffn="gelu", bias=True),
+                dict(d_model=384, d_ff=1536, num_heads=12, num_kv_heads=12, ffn="gelu", bias=True)]
+
+
+def _param_split_counts(d):
+    D, F, h = d["d_model"], d["d_ff"], d["num_heads"]
+    h_kv = d["num_kv_heads"] or h
+    dh = D // h
+    att = D * h * dh + D * h_kv * dh * 2 + h * dh * D + (h * dh + 2 * h_kv * dh + D if d["bias"] else 0)
+    n = 3 if d["ffn"] == "swiglu" else 2
+    mlp = n * D * F + ((n - 1) * F + D if d["bias"] else 0)
+    return att, mlp
+
+
+def _param_split_correct(d):
+    att, mlp = _param_split_counts(d)
+    return {"int": (att, mlp), "numpy": (np.int64(att), np.int64(mlp)), "float": (float(att), float(mlp)),
+            "arrays": (np.array(att), np.array([mlp])), "list sum": (sum([att // 2, att - att // 2]), mlp)}
+
+
+def _param_split_no_gqa(d):
+    att, mlp = _param_split_counts(d)
+    D = d["d_model"]
+    return (4 * D * D + (4 * D if d["bias"] else 0), mlp)
+
+
+def _param_split_matrices(d):
+    att, mlp = _param_split_counts(d)
+    D, F = d["d_model"], d["d_ff"]
+    n = 2 if d["ffn"] == "swiglu" else 3
+    return (att, n * D * F + ((n - 1) * F + D if d["bias"] else 0))
+
+
 # ---------------------------------------------------------------- chapter 10: real checkpoints
 
 def _query_data(rng):
@@ -1046,6 +1190,24 @@ CASES = {
         (lambda d: (d["w_adjacent"],), "equals w_adjacent"),
         (lambda d: (d["w_adjacent"][:, np.argsort(helpers.rope_pairing_permutation(
             d["w_adjacent"].shape[1] // d["num_heads"], num_heads=d["num_heads"]))],), "inverse order"),
+    ]),
+    "check_rms_norm": Case(_rms_data, _rms_correct, [
+        (lambda d: ((d["x"] - d["x"].mean(-1, keepdims=True)) / np.sqrt(d["x"].var(-1, keepdims=True) + d["eps"])
+                    * d["gamma"],), "LayerNorm"),
+        (lambda d: (d["x"] / np.sqrt(np.mean(d["x"] ** 2, axis=-1, keepdims=True) + d["eps"]),), "gain gamma"),
+        (lambda d: (d["x"] / np.sqrt(np.mean(d["x"] ** 2, axis=0, keepdims=True) + d["eps"]) * d["gamma"],),
+         "over the tokens"),
+    ]),
+    "check_pre_norm_block": Case(_block_data, _block_correct, [
+        (_block_post, "post-norm"),
+        (_block_parallel, "parallel block"),
+        (_block_no_residual, "residual additions are missing"),
+    ]),
+    "check_block_param_split": Case(lambda rng: dict(SPLIT_MODELS[int(rng.integers(len(SPLIT_MODELS)))]),
+                                    _param_split_correct, [
+        (_param_split_no_gqa, "grouped-query attention"),
+        (lambda d: _param_split_counts(d)[::-1], "swapped"),
+        (_param_split_matrices, "wrong number of matrices"),
     ]),
     "check_checkpoint_query": Case(_query_data, _query_correct, [
         (lambda d: (d["x"] @ d["weight"] + d["bias"],), "wrong way round"),

@@ -231,3 +231,69 @@ def test_position_map_given_step_and_unsigned_colours():
 def test_position_map_rejects_bad_input(matrix, step, match):
     with pytest.raises(ValueError, match=match):
         plotting.position_map(Figure().subplots(), matrix, title="t", xlabel="x", ylabel="y", tick_step=step)
+
+
+# ---- chapter 8
+
+def texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+@pytest.mark.parametrize("num_heads", [1, 3, 4])
+def test_draw_residual_stream_draws_the_heads_norms_and_additions(num_heads):
+    fig = Figure(figsize=(6.4, 7))
+    ax = fig.add_subplot()
+    plotting.draw_residual_stream(ax, num_heads=num_heads)
+    labels = texts(ax)
+    assert [t for t in labels if t.startswith("head ")] == [f"head {h}" for h in range(num_heads)]
+    assert labels.count("norm") == 2 and labels.count("+") == 2
+    assert any("W_q" in t and "W_k" in t and "W_v" in t for t in labels) and any("W_o" in t for t in labels)
+    assert not ax.axison
+
+
+@pytest.mark.parametrize("bad", [0, 5, "3"])
+def test_draw_residual_stream_rejects_a_bad_head_count(bad):
+    fig = Figure()
+    with pytest.raises(ValueError, match="num_heads must be 1, 2, 3 or 4"):
+        plotting.draw_residual_stream(fig.add_subplot(), num_heads=bad)
+
+
+@pytest.mark.parametrize("position, on_stream", [("pre", False), ("post", True)])
+def test_draw_norm_placement_puts_the_norms_on_the_branch_or_the_stream(position, on_stream):
+    fig = Figure(figsize=(3.2, 5))
+    ax = fig.add_subplot()
+    plotting.draw_norm_placement(ax, position)
+    norms = [t for t in ax.texts if t.get_text() == "norm"]
+    assert len(norms) == 2
+    stream_x = 1.0
+    assert all((t.get_position()[0] == stream_x) == on_stream for t in norms)
+    assert ax.get_title().startswith(f"{position}-norm")
+
+
+def test_draw_norm_placement_rejects_an_unknown_position():
+    with pytest.raises(ValueError, match="'pre' or 'post'"):
+        plotting.draw_norm_placement(Figure().add_subplot(), "middle")
+
+
+def test_depth_band_plots_the_mean_and_the_range():
+    fig = Figure()
+    ax = fig.add_subplot()
+    runs = np.array([[1.0, 2.0, 4.0], [1.0, 4.0, 2.0]])  # R = 2 runs, L + 1 = 3 depths
+    mean = plotting.depth_band(ax, runs, label="pre", color="C0")
+    np.testing.assert_allclose(mean, [1.0, 3.0, 3.0])
+    (line,) = ax.lines
+    np.testing.assert_allclose(line.get_ydata(), mean)
+    assert line.get_label() == "pre"
+    (band,) = ax.collections
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == 1.0 and ys.max() == 4.0
+
+
+@pytest.mark.parametrize("runs, depths, match", [
+    (np.ones(3), None, r"shape \(R, L \+ 1\)"),
+    (np.ones((0, 3)), None, r"shape \(R, L \+ 1\)"),
+    (np.ones((2, 3)), [0, 1], "one per depth"),
+])
+def test_depth_band_rejects_bad_shapes(runs, depths, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.depth_band(Figure().add_subplot(), runs, label="x", color="C0", depths=depths)

@@ -30,7 +30,7 @@ _NORM_NAMES = {"attn_ln_gamma": "attn_norm", "attn_ln_beta": "attn_norm_bias",
 
 
 def block_params(layer):
-    """One MiniLM layer's weights under the names of :func:`helpers.transformer_block` (chapter 10).
+    """One MiniLM layer's weights under the names of :func:`helpers.transformer_block` (chapter 8).
 
     The projections keep their names (``w_q`` ... ``b_ff_out``); the four
     LayerNorm entries are renamed: ``attn_ln_gamma`` -> ``attn_norm``,

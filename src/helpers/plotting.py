@@ -26,6 +26,9 @@ __all__ = [
     "draw_kv_sharing",
     "draw_cost_bars",
     "position_map",
+    "draw_residual_stream",
+    "draw_norm_placement",
+    "depth_band",
 ]
 
 #: Colormap for attention weights and scores, the same in every chapter.
@@ -683,3 +686,183 @@ def position_map(ax, matrix, *, title, xlabel, ylabel, tick_step=None, symmetric
     if colorbar:
         ax.figure.colorbar(image, ax=ax)
     return image
+
+
+# ---- chapter 8
+
+#: Colours of the transformer block's diagrams: the residual stream, attention, the MLP, the norms.
+BLOCK_COLORS = {"stream": "#4a4a4a", "attention": "#d9730d", "mlp": "#2e8b57", "norm": "#6a5acd"}
+
+
+def _box(ax, x0, y0, width, height, text, color, *, fontsize=13, fill=0.15, dashed=False):
+    """A rounded box from (x0, y0) with its text in the middle; returns the patch."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import FancyBboxPatch
+
+    patch = FancyBboxPatch((x0, y0), width, height, boxstyle="round,pad=0.02,rounding_size=0.15",
+                           fc=to_rgba(color, fill), ec=color, lw=1.2 if dashed else 2,
+                           ls="--" if dashed else "-", zorder=2)
+    ax.add_patch(patch)
+    if text:
+        ax.text(x0 + width / 2, y0 + height / 2, text, ha="center", va="center", fontsize=fontsize, zorder=3)
+    return patch
+
+
+def _flow(ax, points, color, *, arrow=True, lw=2.2):
+    """A polyline through ``points``, with an arrowhead on its last segment."""
+    xs, ys = zip(*points)
+    ax.plot(xs[:-1] if arrow else xs, ys[:-1] if arrow else ys, color=color, lw=lw, zorder=1,
+            solid_capstyle="round")
+    if arrow:
+        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, mutation_scale=16, shrinkA=0, shrinkB=0))
+
+
+def _plus(ax, x, y, color, radius=0.28):
+    """The addition of a residual connection: a circled plus on the stream."""
+    from matplotlib.patches import Circle
+
+    ax.add_patch(Circle((x, y), radius, fc="white", ec=color, lw=2, zorder=3))
+    ax.text(x, y, "+", ha="center", va="center", fontsize=15, fontweight="bold", color=color, zorder=4)
+
+
+def draw_residual_stream(ax, *, num_heads=3):
+    """Draw one pre-norm block around its residual stream: heads read through W_q, W_k, W_v, write through W_o.
+
+    The stream runs from the bottom (the block's input, one vector of width
+    D per token) to the top. The attention sublayer branches off, normalises
+    its copy, lets each head read it and adds the heads' output back through
+    W_o; the MLP sublayer does the same, one token at a time. Only draws: the
+    numbers of the chapter come from :func:`helpers.transformer_block`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Best about 5.4 x 7 inches: the text is sized to stay legible on a phone.
+    num_heads : int, default 3
+        How many head boxes to draw (1 to 4).
+
+    Raises
+    ------
+    ValueError
+        If ``num_heads`` is not 1, 2, 3 or 4.
+
+    Used in Chapter 8.
+    """
+    if num_heads not in (1, 2, 3, 4):
+        raise ValueError(f"num_heads must be 1, 2, 3 or 4 (room for the boxes), got {num_heads!r}")
+    c = BLOCK_COLORS
+    ax.set(xlim=(0, 10), ylim=(-0.4, 12.4))
+    ax.axis("off")
+    sx = 1.5  # the stream's x
+    _flow(ax, [(sx, 0.5), (sx, 11.6)], c["stream"], lw=4)
+    ax.text(sx, 0.1, "x: one vector per token, (T, D)", ha="left", va="center", fontsize=13)
+    ax.text(sx, 12.0, "to the next block", ha="left", va="center", fontsize=13)
+    ax.text(0.7, 6.0, "residual stream", rotation=90, ha="center", va="center", fontsize=14, color=c["stream"])
+
+    # attention: norm, H heads that read with W_q, W_k, W_v, then W_o back into the stream
+    _box(ax, 2.2, 0.9, 7.65, 4.75, "", c["attention"], fill=0.04, dashed=True)
+    ax.text(9.7, 5.15, "attention:\nmixes positions", ha="right", va="center", fontsize=13, color=c["attention"])
+    _flow(ax, [(sx, 1.6), (2.5, 1.6)], c["stream"])
+    _box(ax, 2.5, 1.25, 1.7, 0.7, "norm", c["norm"])
+    width, gap = 1.5, 0.2
+    left = 7.0 - (num_heads * width + (num_heads - 1) * gap) / 2
+    centers = [left + h * (width + gap) + width / 2 for h in range(num_heads)]
+    for h, cx in enumerate(centers):
+        _flow(ax, [(4.2, 1.6), (cx, 1.6), (cx, 2.75)], c["attention"], lw=1.6)
+        _box(ax, cx - width / 2, 2.75, width, 0.85, f"head {h}", c["attention"], fontsize=13)
+        _flow(ax, [(cx, 3.6), (cx, 4.35)], c["attention"], arrow=False, lw=1.6)
+    ax.text(7.0, 1.2, r"read: $W_q$, $W_k$, $W_v$", ha="center", va="center", fontsize=13)
+    _flow(ax, [(centers[-1], 4.35), (sx + 0.3, 4.35)], c["attention"])
+    ax.text(3.6, 4.75, r"write: $W_o$", ha="center", va="center", fontsize=13)
+    _plus(ax, sx, 4.35, c["attention"])
+
+    # the MLP: norm, up to F, activation, down to D, back into the stream
+    _box(ax, 2.2, 6.05, 7.65, 4.75, "", c["mlp"], fill=0.04, dashed=True)
+    ax.text(9.7, 10.2, "MLP:\neach token alone", ha="right", va="center", fontsize=13, color=c["mlp"])
+    _flow(ax, [(sx, 6.7), (2.5, 6.7)], c["stream"])
+    _box(ax, 2.5, 6.35, 1.7, 0.7, "norm", c["norm"])
+    _flow(ax, [(4.2, 6.7), (4.7, 6.7)], c["mlp"], lw=1.6)
+    _box(ax, 4.7, 6.35, 4.9, 2.3, "up: D \u2192 F\nGELU or SwiGLU\ndown: F \u2192 D", c["mlp"], fontsize=13)
+    _flow(ax, [(7.15, 8.65), (7.15, 9.5), (sx + 0.3, 9.5)], c["mlp"])
+    _plus(ax, sx, 9.5, c["mlp"])
+    return ax
+
+
+def draw_norm_placement(ax, norm_position):
+    """Draw where the norms sit in a block: on each branch (pre-norm) or on the stream after each addition (post-norm).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        About 2.7 x 5 inches per panel.
+    norm_position : {"pre", "post"}
+
+    Raises
+    ------
+    ValueError
+        If ``norm_position`` is not "pre" or "post".
+
+    Used in Chapter 8.
+    """
+    if norm_position not in ("pre", "post"):
+        raise ValueError(f"norm_position must be 'pre' or 'post', got {norm_position!r}")
+    c = BLOCK_COLORS
+    ax.set(xlim=(0, 6), ylim=(0, 10.6))
+    ax.axis("off")
+    sx, bx = 1.0, 4.0  # the stream's x, the sublayers' x
+    _flow(ax, [(sx, 0.3), (sx, 10.3)], c["stream"], lw=4)
+    for y, name, color in ((1.2, "attention", c["attention"]), (5.6, "MLP", c["mlp"])):
+        if norm_position == "pre":
+            _flow(ax, [(sx, y), (bx - 0.8, y)], c["stream"], arrow=False)
+            _box(ax, bx - 0.9, y - 0.38, 1.8, 0.76, "norm", c["norm"], fontsize=13)
+            _flow(ax, [(bx, y + 0.35), (bx, y + 1.0)], color)
+        else:
+            _flow(ax, [(sx, y), (bx, y), (bx, y + 1.0)], color)
+        _box(ax, bx - 1.45, y + 1.0, 2.9, 1.0, name, color, fontsize=13)
+        _flow(ax, [(bx, y + 2.0), (bx, y + 2.7), (sx + 0.3, y + 2.7)], color)
+        _plus(ax, sx, y + 2.7, color)
+        if norm_position == "post":
+            _box(ax, sx - 0.9, y + 3.22, 1.8, 0.76, "norm", c["norm"], fontsize=13)
+    ax.set_title("pre-norm\n(Llama, SmolLM2)\nx \u2190 x + f(norm(x))" if norm_position == "pre" else
+                 "post-norm\n(BERT, MiniLM)\nx \u2190 norm(x + f(x))", fontsize=13)
+    return ax
+
+
+def depth_band(ax, runs, *, label, color, depths=None, lw=2.0):
+    """Plot a quantity measured over several runs against depth: the mean as a line, the min-max range as a band.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    runs : array_like, shape (R, L + 1)
+        One row per run (e.g. per random seed), one column per depth.
+    label : str
+        The line's legend label.
+    color : str
+    depths : array_like, shape (L + 1,), optional
+        Default 0, 1, ..., L.
+    lw : float, default 2.0
+
+    Returns
+    -------
+    mean : ndarray, shape (L + 1,)
+        The plotted mean over the runs.
+
+    Raises
+    ------
+    ValueError
+        If ``runs`` is not 2-D with at least one run, or ``depths`` does not match its columns.
+
+    Used in Chapter 8.
+    """
+    r = np.asarray(runs, dtype=float)
+    if r.ndim != 2 or r.shape[0] < 1 or r.shape[1] < 1:
+        raise ValueError(f"runs must have shape (R, L + 1) with R >= 1, got shape {r.shape}")
+    x = np.arange(r.shape[1]) if depths is None else np.asarray(depths, dtype=float)
+    if x.shape != (r.shape[1],):
+        raise ValueError(f"depths has shape {x.shape} but runs has {r.shape[1]} columns (one per depth)")
+    mean = r.mean(axis=0)
+    ax.fill_between(x, r.min(axis=0), r.max(axis=0), color=color, alpha=0.2, lw=0)
+    ax.plot(x, mean, color=color, lw=lw, label=label)
+    return mean
