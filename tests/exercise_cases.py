@@ -81,6 +81,11 @@ def one_each(**kinds):
     return {how: (answer,) for how, answer in kinds.items()}
 
 
+def printed(values, digits=4):
+    """The values as a learner copies them from a printout: each rounded to ``digits`` significant digits."""
+    return np.vectorize(lambda v: float(f"{v:.{digits}g}"))(np.asarray(values, dtype=float))
+
+
 # ---------------------------------------------------------------- chapter 1: projections
 
 def _linear_data(rng):
@@ -92,7 +97,7 @@ def _linear_correct(d):
     x32, w32, b32 = f32(x, w, b)
     loops = [[v + bj for v, bj in zip(row, b.tolist())] for row in loop_matmul(x, w)]
     return one_each(float64=x @ w + b, float32=x32 @ w32 + b32, einsum=np.einsum("ti,io->to", x, w) + b,
-                    loops=loops, helper=helpers.linear(x, w, b))
+                    loops=loops, helper=helpers.linear(x, w, b), printed=printed(x @ w + b, 6))
 
 
 def _weight_data(rng):
@@ -127,7 +132,13 @@ def _null_correct(d):
     u = w[:, 0] if np.any(w[:, 0]) else w[:, 1]
     x = np.array([u[1], -u[0]])
     _, _, vt = np.linalg.svd(w.T)
-    return one_each(float64=x, float32=f32(x)[0], svd=vt[-1], tiny=x * 1e-10, huge=x * 1e200, list=x.tolist())
+    return one_each(float64=x, float32=f32(x)[0], svd=vt[-1], tiny=x * 1e-10, huge=x * 1e200, list=x.tolist(),
+                    rounded=_rounded_null(x))
+
+
+def _rounded_null(x):
+    """The null vector with its first entry set to 1 and the other printed to 4 significant digits."""
+    return np.array([1.0, *printed(x[1:] / x[0])])
 
 
 # ---------------------------------------------------------------- chapter 2: scores and softmax
@@ -154,7 +165,8 @@ def _stable_correct(d):
     s = d["scores"]
     e = np.exp(s - s.max(axis=-1, keepdims=True))
     return one_each(float64=e / e.sum(axis=-1, keepdims=True), float32=softmax32(s),
-                    einsum=e / np.einsum("ts->t", e)[:, None], loops=loop_softmax(s), helper=helpers.softmax(s))
+                    einsum=e / np.einsum("ts->t", e)[:, None], loops=loop_softmax(s), helper=helpers.softmax(s),
+                    printed=printed(helpers.softmax(s)))
 
 
 TOP_QUERY = np.array([1.0, 1.0])
@@ -231,7 +243,8 @@ def _score_data(rng):
 def _score_correct(d):
     q, k = d["q"], d["k"]
     q32, k32 = f32(q, k)
-    return one_each(float64=q @ k.T, float32=q32 @ k32.T, einsum=np.einsum("td,sd->ts", q, k), loops=loop_matmul(q, k.T))
+    return one_each(float64=q @ k.T, float32=q32 @ k32.T, einsum=np.einsum("td,sd->ts", q, k), loops=loop_matmul(q, k.T),
+                    printed=printed(q @ k.T, 5))
 
 
 ANIMAL_KEYS = np.array([[1.0, -1.0], [0.8, -0.6], [-0.9, 1.0], [-1.0, 0.7]])
@@ -252,7 +265,7 @@ def _lookup_correct(d):
     return one_each(float64=w @ v, float32=softmax32(k32 @ q32) @ v32,
                     einsum=np.einsum("s,sd->d", helpers.softmax(np.einsum("sd,d->s", k, q)), v),
                     loops=[sum(p * v[j][c] for j, p in enumerate(loop_softmax([k @ q])[0])) for c in range(v.shape[1])],
-                    row=(w @ v)[None])
+                    row=(w @ v)[None], printed=printed(w @ v))
 
 
 # ---------------------------------------------------------------- chapter 4: scaled dot-product attention
@@ -1079,6 +1092,7 @@ CASES = {
         (lambda d: (np.zeros(2),), "all zeros"),
         (lambda d: (d["w"][:, 0] + 1.0,), "not zero"),
         (lambda d: (1e300 * _row_space(d["w"]),), "e+"),  # huge: its norm overflows, x @ W is printed as it is
+        (lambda d: (_rounded_null(_null_correct(d)["float64"][0]) * [1.0, 1.01],), "not on it"),  # 1% off
     ]),
     "check_self_scores": Case(_self_scores_data, _self_scores_correct, [
         (lambda d: (d["x"].T @ d["x"],), "feature columns"),

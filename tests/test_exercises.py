@@ -180,6 +180,30 @@ def test_null_vector_wrong(capsys, answer, expected_text):
     assert expected_text in line
 
 
+@pytest.mark.parametrize("answer", [[1, -0.3333], [1.0, -0.333], [2, -0.6667], np.array([0.9487, -0.3162]),
+                                    np.array([1, -0.3333], dtype=np.float32)])
+def test_null_vector_rounded_to_the_digits_given_is_right(capsys, answer):
+    """The exact null vector [1, -1/3] prints as [1, -0.3333]; typed back in, it must pass."""
+    ok, line = run(capsys, exercises.check_null_vector, answer, W_SINGULAR)
+    assert ok is True and "rounded to the digits you gave" in line
+    assert not np.allclose(np.asarray(answer, dtype=float) @ W_SINGULAR, 0.0, atol=1e-6)  # not exact: rounding passed
+
+
+@pytest.mark.parametrize("answer", [[1, -0.3], [1, -0.334], [3, -1.001], [0.95, -0.32]])
+def test_null_vector_near_miss_is_wrong_and_says_so(capsys, answer):
+    ok, line = run(capsys, exercises.check_null_vector, answer, W_SINGULAR)
+    assert ok is False
+    assert "close to a direction that W sends to zero, but not on it" in line
+
+
+def test_linear_output_printed_and_too_coarse(capsys):
+    right = X @ W + B
+    ok, _ = run(capsys, exercises.check_linear_output, right.round(4) + 0.0, X, W, B)
+    assert ok is True
+    ok, line = run(capsys, exercises.check_linear_output, right.round(0), X, W, B)
+    assert ok is False and "rounded to 0 decimals" in line
+
+
 def test_checks_are_deterministic(capsys):
     first = run(capsys, exercises.check_linear_output, X @ W, X, W, B)
     second = run(capsys, exercises.check_linear_output, X @ W, X, W, B)

@@ -110,7 +110,7 @@ def test_scores_cross_attention_shape(capsys):
     (Q @ K.T / np.sqrt(3), "without the 1/sqrt(3) scale"),
     (np.exp(Q @ K.T) / np.exp(Q @ K.T).sum(axis=1, keepdims=True), "you applied softmax"),
     (Q @ Q.T, "Q @ Q.T"),
-    (Q @ K.T + np.eye(4), "S[0, 0] is off by 1"),
+    (Q @ K.T + np.eye(4), "scores[0, 0] is off by 1"),
     (Q @ K.T[:, :3], "has shape (4, 3) but expected (T, S) = (4, 4)"),
 ])
 def test_scores_wrong(capsys, answer, expected_text):
@@ -214,6 +214,26 @@ def test_soft_lookup_wrong(capsys, answer, expected_text):
     ok, line = run(capsys, exercises.check_soft_lookup, answer, LOOK_Q, LOOK_K, LOOK_V)
     assert ok is False
     assert expected_text in line
+
+
+def test_soft_lookup_accepts_the_printed_numbers(capsys):
+    """An answer copied from a printout (4 decimals, numpy drops trailing zeros) is right to those digits."""
+    right = _softmax(LOOK_K @ LOOK_Q) @ LOOK_V
+    for digits in (4, 3):
+        ok, line = run(capsys, exercises.check_soft_lookup, right.round(digits), LOOK_Q, LOOK_K, LOOK_V)
+        assert ok is True and line.startswith("Correct:")
+    off_by_one = right.round(4) + np.array([0.0, 0.0001, 0.0])  # the last digit is wrong
+    ok, line = run(capsys, exercises.check_soft_lookup, off_by_one, LOOK_Q, LOOK_K, LOOK_V)
+    assert ok is False and "wrong values" in line
+    ok, line = run(capsys, exercises.check_soft_lookup, right.round(0), LOOK_Q, LOOK_K, LOOK_V)
+    assert ok is False and "rounded to 0 decimals" in line
+
+
+def test_scores_and_projections_accept_printed_numbers(capsys):
+    ok, _ = run(capsys, exercises.check_score_matrix, (Q @ K.T).round(4), Q, K)
+    assert ok is True
+    ok, line = run(capsys, exercises.check_qkv_projections, Q.round(1), K, V, X, W_Q, W_K, W_V)
+    assert ok is False and "Q matches the right answer rounded to 1 decimal," in line
 
 
 def test_checks_are_deterministic(capsys):

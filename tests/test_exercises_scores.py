@@ -44,13 +44,13 @@ def test_self_scores_none(capsys):
 
 
 @pytest.mark.parametrize("answer, expected_text", [
-    (X.T @ X, "has shape (3, 3) but expected (4, 4): that is x.T @ x"),
+    (X.T @ X, "has shape (3, 3) but expected (4, 4): that is x.T @ x, which compares the D=3 feature columns"),
     (X * X, "element-by-element product"),
     (X + 1, "that is the shape of x"),
     (np.sum(X * X, axis=1), "only the diagonal"),
     (X[0] @ X.T + 1, "a single token's scores at most"),
     (helpers.softmax(X @ X.T), "already softmax weights"),
-    (X @ X.T / np.sqrt(3), "comes in Chapter 4"),
+    (X @ X.T / np.sqrt(3), "x @ x.T / sqrt(D) = x @ x.T / sqrt(3)"),
     (X @ X.T + np.eye(4) * [0, 0, 1, 0], "entry [2, 2]"),
     (np.full((4, 4), np.nan), "NaN"),
     ("scores", "array of numbers"),
@@ -102,6 +102,20 @@ def test_softmax_wrong(capsys, answer, expected_text):
     assert ok is False
     assert expected_text in line
     assert not line.startswith("Correct")
+
+
+def test_softmax_printed_numbers_are_right_and_too_few_digits_say_so(capsys):
+    """Weights copied from a printout: numpy prints 4 decimals and drops trailing zeros, or 4 significant digits."""
+    right = helpers.softmax(SCORES)
+    printed_sci = np.vectorize(lambda v: float(f"{v:.4g}"))(right)
+    for answer in (right.round(4), printed_sci):
+        ok, line = run(capsys, exercises.check_stable_softmax, answer, SCORES)
+        assert ok is True and line.startswith("Correct:")
+    ok, line = run(capsys, exercises.check_stable_softmax, right.round(2), SCORES)
+    assert ok is False and "rounded to 2 decimals, too few" in line
+    wrong_digit = right.round(4) + np.where(np.arange(4) == 2, 0.0002, 0.0) * [[0], [1], [0]]
+    ok, line = run(capsys, exercises.check_stable_softmax, wrong_digit, SCORES)
+    assert ok is False and "too few" not in line
 
 
 # ---------------------------------------------------------------- check_top_key

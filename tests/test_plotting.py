@@ -297,3 +297,42 @@ def test_depth_band_plots_the_mean_and_the_range():
 def test_depth_band_rejects_bad_shapes(runs, depths, match):
     with pytest.raises(ValueError, match=match):
         plotting.depth_band(Figure().add_subplot(), runs, label="x", color="C0", depths=depths)
+
+
+# ---- chapter 2/3
+
+def test_draw_query_and_keys_draws_one_arrow_per_key_plus_the_query():
+    fig, ax, _ = two_axes()
+    keys = np.array([[2.0, 0.5], [1.5, -1.0], [-1.0, 2.0]])
+    scores = plotting.draw_query_and_keys(ax, [1.8, 0.2], keys, ["cat", "bird", "car"],
+                                          colors=["C0", "C1", "C2"], query_label="q")
+    np.testing.assert_allclose(scores, keys @ np.array([1.8, 0.2]))
+    assert len(arrows(ax)) == 4
+    texts = [t.get_text() for t in ax.texts if t.get_text()]
+    assert texts == ["cat", "bird", "car", "q"]
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    # every label sits inside the axes
+    for t in ax.texts:
+        if t.get_text():
+            x, y = t.get_position()
+            assert x0 < x < x1 and y0 < y < y1, t.get_text()
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_draw_query_and_keys_default_labels():
+    fig, ax, _ = two_axes()
+    plotting.draw_query_and_keys(ax, [1.0, 0.0], [[1.0, 1.0], [0.0, -1.0]])
+    assert [t.get_text() for t in ax.texts if t.get_text()] == ["k0", "k1", "query"]
+
+
+@pytest.mark.parametrize("query, keys, kwargs, match", [
+    ([1.0, 0.0, 0.0], [[1.0, 0.0]], {}, "query must have shape"),
+    ([1.0, 0.0], [1.0, 0.0], {}, "keys must have shape"),
+    ([1.0, 0.0], [[1.0, 0.0]], {"labels": ["a", "b"]}, "labels has 2 entries but there are 1 keys"),
+    ([1.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], {"colors": ["red"]}, "colors has 1 entries"),
+])
+def test_draw_query_and_keys_rejects_bad_input(query, keys, kwargs, match):
+    fig, ax, _ = two_axes()
+    with pytest.raises(ValueError, match=match):
+        plotting.draw_query_and_keys(ax, query, keys, **kwargs)

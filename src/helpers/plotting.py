@@ -29,6 +29,7 @@ __all__ = [
     "draw_residual_stream",
     "draw_norm_placement",
     "depth_band",
+    "draw_query_and_keys",
 ]
 
 #: Colormap for attention weights and scores, the same in every chapter.
@@ -866,3 +867,83 @@ def depth_band(ax, runs, *, label, color, depths=None, lw=2.0):
     ax.fill_between(x, r.min(axis=0), r.max(axis=0), color=color, alpha=0.2, lw=0)
     ax.plot(x, mean, color=color, lw=lw, label=label)
     return mean
+
+
+# ---- chapter 2/3
+
+def draw_query_and_keys(ax, query, keys, labels=None, *, colors="tab:blue", label_at=1.2,
+                        query_label="query", title="keys and the query", xlabel="dimension 0",
+                        ylabel="dimension 1", fontsize=10, limits=None):
+    """Draw 2-D keys as labelled arrows from the origin, and the query as a thick black arrow.
+
+    The picture of a dot-product match in the plane: the key whose arrow
+    points most nearly along the query's, and is longest, gets the largest
+    score ``q . k``. The axes are equal and large enough for every arrow and
+    label.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    query : array_like, shape (2,)
+        One query (d_k = 2).
+    keys : array_like, shape (S, 2)
+        One key per row.
+    labels : sequence of str, optional
+        One label per key, written beyond the tip of its arrow (may hold a
+        line break), aligned away from the origin so that neighbouring
+        labels do not overlap. Default ``"k0"``, ``"k1"``, ...
+    colors : str or sequence of str
+        One colour for every key, or one per key.
+    label_at : float
+        Where a key's label sits, as a multiple of the key (1.2: a little
+        beyond the tip).
+    query_label : str
+        Written beside the middle of the query's arrow.
+    title, xlabel, ylabel : str
+        Panel title and axis labels.
+    fontsize : float
+        Size of the labels (10 stays legible when the figure is shown at
+        about 80% of its width).
+    limits : ((float, float), (float, float)), optional
+        The x and y limits. Default: every arrow and label anchor, plus a
+        margin of 0.7 (long labels may need more).
+
+    Returns
+    -------
+    scores : ndarray, shape (S,)
+        ``keys @ query``, the score of each key, from :func:`helpers.linear`.
+
+    Raises
+    ------
+    ValueError
+        If ``query`` is not (2,), ``keys`` is not (S, 2), or a label or
+        colour list does not have one entry per key.
+
+    Used in Chapters 2 and 3.
+    """
+    q = np.asarray(query, dtype=float)
+    if q.shape != (2,):
+        raise ValueError(f"query must have shape (2,) to draw it in the plane, but has shape {q.shape}")
+    k = _check_points(keys, "keys")
+    n_keys = len(k)
+    labels = [f"k{j}" for j in range(n_keys)] if labels is None else list(labels)
+    color_list = [colors] * n_keys if isinstance(colors, str) else list(colors)
+    for given, what in ((labels, "labels"), (color_list, "colors")):
+        if len(given) != n_keys:
+            raise ValueError(f"{what} has {len(given)} entries but there are {n_keys} keys (keys has shape {k.shape})")
+    for key, label, color in zip(k, labels, color_list):
+        ax.annotate("", xy=key, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=color, lw=1.8))
+        direction = key / (float(np.hypot(*key)) or 1.0)
+        ha = "left" if direction[0] > 0.3 else "right" if direction[0] < -0.3 else "center"
+        va = "bottom" if direction[1] > 0.3 else "top" if direction[1] < -0.3 else "center"
+        ax.text(*(key * label_at), label, color=color, ha=ha, va=va, fontsize=fontsize)
+    ax.annotate("", xy=q, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color="black", lw=2.5))
+    norm = float(np.hypot(*q)) or 1.0
+    beside = q / 2 + 0.3 * np.array([q[1], -q[0]]) / norm   # the middle of the arrow, moved off it
+    ax.text(*beside, query_label, fontweight="bold", ha="center", va="center", fontsize=fontsize)
+    if limits is None:
+        ends = np.vstack([k * label_at, q, np.zeros((1, 2))])
+        low, high = ends.min(axis=0) - 0.7, ends.max(axis=0) + 0.7
+        limits = ((low[0], high[0]), (low[1], high[1]))
+    ax.set(xlim=limits[0], ylim=limits[1], aspect="equal", title=title, xlabel=xlabel, ylabel=ylabel)
+    return linear(k, q[:, None])[:, 0]

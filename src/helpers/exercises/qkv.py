@@ -9,6 +9,7 @@ import numpy as np
 
 from ..attention import scaled_dot_product_attention, softmax
 from ..projections import linear
+from ._rounded import rounded_like, too_coarse
 from ._verdict import (NOT_ATTEMPTED, as_answer_array, attention, brief, close, exercise_check, given, not_a,
                        read_number, report, resembles)
 
@@ -23,8 +24,10 @@ def _projection_problem(name, answer, x, weights, own, shapes):
     a, problem = as_answer_array(answer, name)
     if problem:
         return problem, None
-    if close(a, expected):
+    if close(a, expected) or rounded_like(a, expected):
         return None
+    if too_coarse(a, expected, name):
+        return too_coarse(a, expected, name), None
     for other, w in weights.items():
         if other != own and resembles(a, linear(x, w)):
             return (f"{name} equals x @ {other}: the weights are swapped; each of Q, K and V has a projection of "
@@ -124,12 +127,15 @@ def check_score_matrix(scores, q, k):
     if problem:
         return report(False, problem)
     pairs = "A matrix product pairs each row of its left factor with each column of its right factor."
-    if close(a, expected):
+    if close(a, expected) or rounded_like(a, expected):
         symmetric = t == s and close(expected.value.T, expected)
         gap = float(np.max(np.abs(expected.value - expected.value.T))) if t == s else 0.0
-        extra = (f" It is not symmetric: max |S - S.T| = {gap:.3g}, because W_q and W_k differ."
+        extra = (f" It is not symmetric: max |Z - Z.T| = {gap:.3g}, because W_q and W_k differ."
                  if t == s and not symmetric else "")
-        return report(True, f"Correct: S = Q @ K.T has shape (T, S) = ({t}, {s}); S[i, j] is query i against key j.{extra}")
+        return report(True, f"Correct: Z = Q @ K.T has shape (T, S) = ({t}, {s}); entry [i, j] is query i against "
+                            f"key j.{extra}")
+    if too_coarse(a, expected, "scores"):
+        return report(False, too_coarse(a, expected, "scores"))
     if t == s and a.shape == (d_k, d_k) and resembles(a, q.T @ k):
         return report(False, f"scores has shape ({d_k}, {d_k}) = (d_k, d_k): that is Q.T @ K, which sums over the "
                              "tokens instead of comparing them. Each score compares one query with one key.", pairs)
@@ -153,8 +159,8 @@ def check_score_matrix(scores, q, k):
         return report(False, "scores equals Q @ Q.T: the queries are compared with themselves, not with the keys.")
     diff = np.abs(a - expected.value)
     i, j = np.unravel_index(np.argmax(diff), diff.shape)
-    return report(False, f"scores has the right shape {expected.shape} but wrong values: S[{i}, {j}] is off by "
-                         f"{diff[i, j]:.3g}; it should be the dot product of Q[{i}] and K[{j}].")
+    return report(False, f"scores has the right shape {expected.shape} but wrong values: scores[{i}, {j}] is off "
+                         f"by {diff[i, j]:.3g}; it should be the dot product of Q[{i}] and K[{j}].")
 
 
 # ---------------------------------------------------------------- shapes
@@ -274,10 +280,12 @@ def check_soft_lookup(out, q, k, v):
     if a.shape == (1, d_v):
         a = a[0]  # a (1, d_v) row is the same answer
     average = "The output is the average of the rows of V, each weighted by its key's weight."
-    if close(a, expected):
+    if close(a, expected) or rounded_like(a, expected):
         top = int(np.argmax(weights))
         return report(True, f"Correct: the weights sum to 1 (key {top} gets the most, {weights[top]:.2f}), "
                             f"and out is the weighted average of the {n_keys} values, shape ({d_v},).")
+    if too_coarse(a, expected, "out"):
+        return report(False, too_coarse(a, expected, "out"))
     if a.shape == (n_keys,) and n_keys != d_v:
         if resembles(a, weights):
             return report(False, f"out holds the {n_keys} weights: the output is the average of the values, "

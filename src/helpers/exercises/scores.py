@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..attention import softmax
+from ._rounded import rounded_like, too_coarse
 from ._verdict import (NOT_ATTEMPTED, as_answer_array, close, distinct, exercise_check, given, read_number, report,
                        resembles)
 
@@ -15,15 +16,15 @@ __all__ = ["check_self_scores", "check_stable_softmax", "check_top_key", "check_
 def check_self_scores(scores, x):
     """Check the all-pairs score matrix of a sequence with itself, ``x @ x.T``.
 
-    Chapter 2 has no projections yet, so every token vector is compared with
-    every token vector. (Chapter 3's :func:`check_score_matrix` checks
-    ``q @ k.T`` with separate queries and keys.)
+    The token vectors are compared with each other directly, with no
+    projections yet. (:func:`check_score_matrix` checks ``q @ k.T``, with
+    separate queries and keys.)
 
     Parameters
     ----------
     scores : array_like or None
         The learner's answer, expected shape (T, T).
-    x : array_like, shape (T, d)
+    x : array_like, shape (T, D)
         Token vectors, one per row.
 
     Returns
@@ -31,7 +32,7 @@ def check_self_scores(scores, x):
     Verdict
         Truthy when ``scores`` equals ``x @ x.T``. Recognises ``x.T @ x``,
         the element-wise ``x * x``, the diagonal only, a softmax or a
-        1/sqrt(d) scale that was not asked for.
+        1/sqrt(D) scale that was not asked for.
 
     Used in Chapter 2.
     """
@@ -42,19 +43,19 @@ def check_self_scores(scores, x):
     s, problem = as_answer_array(scores, "scores")
     if problem:
         return report(False, problem)
-    t, d = x.shape
+    t, width = x.shape
     pairs = "A matrix product pairs each row of its left factor with each column of its right factor."
     if s.shape != expected.shape:
         message, hint = "", None
-        if s.shape == (d, d) and resembles(s, x.T @ x):
-            message = (f": that is x.T @ x, which compares the d={d} feature columns with each other, "
+        if s.shape == (width, width) and resembles(s, x.T @ x):
+            message = (f": that is x.T @ x, which compares the D={width} feature columns with each other, "
                        "not the tokens (the rows of x)")
             hint = pairs
         elif s.shape == x.shape and resembles(s, x * x):
             message = ": that is x * x, an element-by-element product; a dot product also sums over the features"
             hint = "A matrix product multiplies and sums in one step."
         elif s.shape == x.shape:
-            message = f": that is the shape of x, one row of d={d} features per token; each score is one number"
+            message = f": that is the shape of x, one row of D={width} features per token; each score is one number"
             hint = "There is one score for each pair of tokens (i, j)."
         elif s.shape == (t,) and resembles(s, np.sum(x * x, axis=-1)):
             message = (": that is only the diagonal, each token with itself. "
@@ -63,15 +64,17 @@ def check_self_scores(scores, x):
             message = ": that is a single token's scores at most, but the matrix holds every pair of tokens"
             hint = pairs
         return report(False, f"scores has shape {s.shape} but expected ({t}, {t}){message}.", hint)
-    if close(s, expected):
+    if close(s, expected) or rounded_like(s, expected):
         return report(True, f"Correct: x @ x.T has shape ({t}, {t}); entry [i, j] is the dot product of token i "
                             "with token j, and it is symmetric: x_i . x_j = x_j . x_i.")
+    if too_coarse(s, expected, "scores"):
+        return report(False, too_coarse(s, expected, "scores"))
     if resembles(s, softmax(expected.value)):
         return report(False, "these are already softmax weights (each row sums to 1). The score matrix is the raw "
                              "dot products, before softmax.")
-    if resembles(s, expected.value / np.sqrt(d)):
-        return report(False, "scores equals x @ x.T / sqrt(d): the 1/sqrt(d) scaling comes in Chapter 4. "
-                             "Here we want the raw dot products.")
+    if resembles(s, expected.value / np.sqrt(width)):
+        return report(False, f"scores equals x @ x.T / sqrt(D) = x @ x.T / sqrt({width}): scaling the scores comes "
+                             "in Chapter 4. Here we want the raw dot products.")
     diff = np.abs(s - expected.value)
     i, j = (int(a) for a in np.unravel_index(np.argmax(diff), diff.shape))
     got, want = distinct(s[i, j], expected.value[i, j])
@@ -90,7 +93,7 @@ def check_stable_softmax(weights, scores):
     weights : array_like or None
         The learner's answer, the same shape as ``scores``.
     scores : array_like, shape (T, S)
-        Scores, some of them large enough that ``exp`` overflows (e.g. 1000).
+        Scores (the matrix Z), some of them large enough that ``exp`` overflows (e.g. 1000).
 
     Returns
     -------
@@ -139,9 +142,11 @@ def check_stable_softmax(weights, scores):
     if not np.all(np.isfinite(w)):
         return report(False, "weights contains inf: exp overflowed. Adding the same constant to a whole row does "
                              "not change its softmax.", shift)
-    if close(w, expected):
+    if close(w, expected) or rounded_like(w, expected):
         first = np.array2string(np.round(expected.value[0], 4), separator=", ")
         return report(True, f"Correct: every row sums to 1 and nothing overflowed; row 0 is {first}.")
+    if too_coarse(w, expected, "weights"):
+        return report(False, too_coarse(w, expected, "weights"))
     if (w < 0).any():
         return report(False, "weights has negative entries, but weights are exponentials divided by a positive sum.",
                       "exp turns every score, even a negative one, into a positive number.")
@@ -153,7 +158,7 @@ def check_stable_softmax(weights, scores):
         return report(False, "the whole matrix sums to 1, not each row: each row must be normalised by its own sum.",
                       keep)
     if resembles(w, np.exp(s - s.max(axis=-1, keepdims=True))):
-        return report(False, "these are exp(s - max) before the division: each row must still be normalised to "
+        return report(False, "these are exp(z - max) before the division: each row must still be normalised to "
                              "sum to 1.")
     row_sums = w.sum(axis=-1)
     if not resembles(row_sums, np.ones_like(row_sums)):
@@ -164,7 +169,7 @@ def check_stable_softmax(weights, scores):
     row = int(np.unravel_index(np.argmax(diff), diff.shape)[0])
     return report(False, f"every row sums to 1, but row {row} is off by up to {diff[row].max():.3g}: the weights "
                          "should be the softmax of each row of scores.",
-                  "w_j = exp(s_j - m) / sum_i exp(s_i - m), with m the row's maximum.")
+                  "w_j = exp(z_j - m) / sum_i exp(z_i - m), with m the row's maximum.")
 
 
 # ---------------------------------------------------------------- which key wins
@@ -180,8 +185,8 @@ def check_top_key(answer, query, keys, labels=None):
     ----------
     answer : int or str or None
         The learner's answer: a key index, or one of ``labels``.
-    query : array_like, shape (d,)
-    keys : array_like, shape (S, d)
+    query : array_like, shape (D,)
+    keys : array_like, shape (S, D)
         One key per row.
     labels : sequence of str, optional
         Names of the keys (default ``"k0"``, ``"k1"``, ...).
