@@ -837,6 +837,8 @@ CASES = {
                                                          d["context"] @ d["w_v"])[1], None), "padding mask"),
         (lambda d: (helpers.scaled_dot_product_attention(d["x"] @ d["w_q"], d["x"] @ d["w_k"],
                                                          d["x"] @ d["w_v"])[1], None), "keys came from x"),
+        (lambda d: (helpers.scaled_dot_product_attention(d["context"] @ d["w_q"], d["x"] @ d["w_k"],
+                                                         d["x"] @ d["w_v"])[1], None), "the source asks"),
     ]),
     "check_spot_the_bug": Case(_bug_data, _bug_correct, _bug_mistakes()),
     "check_split_heads": Case(_split_data, _split_correct, [
