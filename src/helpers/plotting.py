@@ -324,7 +324,7 @@ def mask_heatmap(ax, mask, row_labels=None, col_labels=None, title=None, *,
         If ``mask`` is not 2-D, holds values other than True/False (0/1), or a
         label list has the wrong length.
 
-    Used in Chapters 5 and 6.
+    Used in Chapter 5.
     """
     m = np.asarray(mask)
     if m.ndim != 2:
