@@ -437,7 +437,8 @@ def check_split_heads(heads, x, num_heads):
         return report(False, f"heads has shape {a.shape} but expected (B, H, T, d) = {expected.shape}, "
                              f"with d = D / H = {width} / {h} = {d}.")
     return report(False, f"heads has the right shape {expected.shape} but wrong values: head h should hold columns "
-                         f"h*{d} to (h+1)*{d} - 1 of every token.", f"heads[b, h, t] is x[b, t, h*{d}:(h+1)*{d}].")
+                         f"h*{d} to (h+1)*{d} - 1 of every token.", f"Head h of token t holds that token's columns h*{d} to (h+1)*{d} - 1, the same "
+                                               "block for every token.")
 
 
 # ---------------------------------------------------------------- parameter counts
