@@ -153,7 +153,7 @@ def _suspects():
         "impl_f": dict(
             role="mask for the heads", call=lambda f: f(p["mask"], _H), answer=np.repeat(p["mask"], _H, axis=0),
             mask=True, shown=f"a (B, T, S) = {p['mask'].shape} mask of two different sequences with num_heads={_H}",
-            helper="the layout of (B*H, T, S), where row b*H + h is head h of sequence b",
+            helper="the (B*H, T, S) layout with head h of sequence b in row b*H + h",
             bugs={"mask tiled across heads": [np.tile(p["mask"], (_H, 1, 1))]}),
         "impl_g": dict(
             role="KV-cache mask", call=lambda f: f(_N_NEW, _N_CACHED), answer=causal_mask(_N_NEW, _N_CACHED + _N_NEW),
