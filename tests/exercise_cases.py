@@ -745,6 +745,93 @@ def _swiglu_correct(d):
 
 # ---------------------------------------------------------------- the registry
 
+# ---------------------------------------------------------------- learning: backward passes and circuits
+
+def _softmax_backward_data(rng):
+    scores = rng.normal(size=(3, 4)) * 1.5  # T = 3 queries, S = 4 keys
+    mask = np.ones((3, 4), dtype=bool)
+    mask[0, int(rng.integers(1, 4))] = False  # one masked key: its weight is exactly 0
+    weights = helpers.softmax(np.where(mask, scores, -np.inf))
+    return dict(weights=weights, d_weights=rng.normal(size=(3, 4)).round(2))
+
+
+def _softmax_backward_correct(d):
+    a, da = d["weights"], d["d_weights"]
+    a32, da32 = f32(a, da)
+    jacobians = np.einsum("ti,ij->tij", a, np.eye(4)) - np.einsum("ti,tj->tij", a, a)  # (T, S, S)
+    loops = [[a[t][j] * (da[t][j] - sum(a[t][i] * da[t][i] for i in range(4))) for j in range(4)] for t in range(3)]
+    return one_each(float64=a * (da - (a * da).sum(axis=-1, keepdims=True)),
+                    float32=a32 * (da32 - (a32 * da32).sum(axis=-1, keepdims=True)),
+                    einsum=np.einsum("ti,tij->tj", da, jacobians), loops=loops,
+                    helper=helpers.grad.softmax_backward(a, da))
+
+
+def _fd_data(rng):
+    return dict(q=rng.normal(size=(3, 4)), k=rng.normal(size=(5, 4)), v=rng.normal(size=(5, 2)),
+                d_out=rng.normal(size=(3, 2)))
+
+
+def _fd_loss(d, q):
+    return float(np.sum(d["d_out"] * helpers.scaled_dot_product_attention(q, d["k"], d["v"])[0]))
+
+
+def _fd_estimate(d, step=1e-6, central=True, divide=None):
+    """dL/dq entry by entry, by central (or forward) differences."""
+    q = d["q"]
+    g = np.zeros_like(q)
+    for idx in np.ndindex(*q.shape):
+        plus, minus = q.copy(), q.copy()
+        plus[idx] += step
+        minus[idx] -= step if central else 0.0
+        g[idx] = (_fd_loss(d, plus) - _fd_loss(d, minus)) / (divide or (2 * step if central else step))
+    return g
+
+
+def _fd_correct(d):
+    q, k, v, d_out = d["q"], d["k"], d["v"], d["d_out"]
+    exact = helpers.grad.scaled_dot_product_attention_backward(q, k, v, d_out)[0]
+    a = helpers.scaled_dot_product_attention(q, k, v)[1]  # (T, S)
+    dz = helpers.grad.softmax_backward(a, np.einsum("td,sd->ts", d_out, v))  # (T, S)
+    return one_each(**{"central differences": _fd_estimate(d), "forward differences": _fd_estimate(d, central=False),
+                       "central, h = 1e-4": _fd_estimate(d, step=1e-4), "float32": _fd_estimate(d).astype(F32),
+                       "einsum (exact)": np.einsum("ts,sd->td", dz, k) / 2, "loops (exact)": loop_matmul(dz / 2, k),
+                       "helper": exact})
+
+
+def _circuit_data(rng):
+    """Embeddings (N, D) and a head's w_q, w_k (D, d) whose circuit's row maxima follow a 5-cycle (never the diagonal)."""
+    n, D = 5, 6
+    while True:
+        cycle = rng.permutation(n)
+        order = np.empty(n, dtype=int)
+        order[cycle] = np.roll(cycle, -1)  # token cycle[i] looks for cycle[i + 1]
+        wanted = 3.0 * np.eye(n)[order] + rng.normal(size=(n, n)) * 0.5  # (N, N)
+        embed = rng.normal(size=(n, D)).round(1)
+        m = np.linalg.pinv(embed) @ wanted @ np.linalg.pinv(embed).T  # (D, D), E m E^T = wanted
+        u, s, vt = np.linalg.svd(m)
+        w_q, w_k = (u[:, :n] * np.sqrt(s[:n])).round(2), (vt[:n].T * np.sqrt(s[:n])).round(2)
+        c = (embed @ w_q) @ (embed @ w_k).T
+        top2 = np.sort(c, axis=1)[:, -2:]
+        rows, cols = c.argmax(axis=1), c.argmax(axis=0)
+        if (np.all(top2[:, 1] - top2[:, 0] > 0.5) and np.all(rows != np.arange(n)) and not np.array_equal(rows, cols)
+                and not np.array_equal(c.argmin(axis=1), rows)):
+            return dict(embed=embed, w_q=w_q, w_k=w_k)
+
+
+def _circuit(d):
+    return (d["embed"] @ d["w_q"]) @ (d["embed"] @ d["w_k"]).T
+
+
+def _circuit_correct(d):
+    c = _circuit(d)
+    e32, q32, k32 = f32(d["embed"], d["w_q"], d["w_k"])
+    best = c.argmax(axis=1)
+    return one_each(**{"numpy argmax": best, "list": best.tolist(), "floats": best.astype(float),
+                       "float32 argmax": ((e32 @ q32) @ (e32 @ k32).T).argmax(axis=1),
+                       "einsum": np.einsum("nd,md->nm", d["embed"] @ d["w_q"], d["embed"] @ d["w_k"]).argmax(axis=-1),
+                       "loops": [max(range(5), key=lambda j, i=i: c[i][j]) for i in range(5)]})
+
+
 def _count_case(data, value, mistakes=(), *, factors=None):
     """A case whose answer is one whole number ``value(data)``."""
     def correct(d):
@@ -955,6 +1042,25 @@ CASES = {
     "check_swiglu": Case(_swiglu_data, _swiglu_correct, [
         (lambda d: ((1 / (1 + np.exp(-(d["x"] @ d["w_gate"]))) * (d["x"] @ d["w_up"])) @ d["w_down"],), "sigmoid"),
         (lambda d: ((d["x"] @ d["w_gate"]) * (d["x"] @ d["w_up"]) @ d["w_down"],), "no activation"),
+    ]),
+    "check_softmax_backward": Case(_softmax_backward_data, _softmax_backward_correct, [
+        (lambda d: (d["weights"] * d["d_weights"],), "only the diagonal"),
+        (lambda d: (d["d_weights"] - (d["weights"] * d["d_weights"]).sum(axis=-1, keepdims=True),), "factor a_j"),
+        (lambda d: (d["weights"] * (d["d_weights"] - (d["weights"] * d["d_weights"]).sum(axis=0, keepdims=True)),),
+         "wrong axis"),
+        (lambda d: (-helpers.grad.softmax_backward(d["weights"], d["d_weights"]),), "wrong sign"),
+    ]),
+    "check_finite_difference": Case(_fd_data, _fd_correct, [
+        (lambda d: (_fd_estimate(d, divide=1e-6),), "twice the gradient"),
+        (lambda d: (-_fd_estimate(d),), "wrong sign"),
+        (lambda d: (_fd_estimate(d, step=0.1),), "step h is too large"),
+        (lambda d: (np.where(np.arange(12).reshape(3, 4) == 0, _fd_estimate(d), 0.0),), "nudge every entry"),
+        (lambda d: (_fd_estimate(d, central=False, divide=2e-6),), "half the gradient"),
+    ]),
+    "check_circuit_matches": Case(_circuit_data, _circuit_correct, [
+        (lambda d: (_circuit(d).argmax(axis=0),), "down its columns"),
+        (lambda d: (_circuit(d).argmin(axis=1),), "smallest score"),
+        (lambda d: (np.arange(5),), "looks for itself"),
     ]),
 }
 

@@ -10,6 +10,7 @@ import pytest
 
 import helpers
 import helpers.cost
+from helpers import block, grad, norms
 from helpers import multi_head_attention, scaled_dot_product_attention, softmax, tiled_attention
 from helpers.projections import linear
 
@@ -392,3 +393,25 @@ def test_a_ragged_list_is_a_value_error_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"{name} must be an array of numbers, but numpy cannot make one"):
         call([[1.0, 2.0], [3.0]])
 
+
+
+FLOAT16_CASES = {
+    "layer_norm": lambda x: norms.layer_norm(x, np.ones(8, np.float16), np.zeros(8, np.float16)),
+    "rms_norm": lambda x: norms.rms_norm(x, np.ones(8, np.float16)),
+    "apply_rope": lambda x: helpers.apply_rope(x, np.arange(4)),
+    "gelu": lambda x: block.gelu(x),
+    "gelu_tanh": lambda x: block.gelu_tanh(x),
+    "silu": lambda x: block.silu(x),
+    "softmax_backward": lambda x: grad.softmax_backward(helpers.softmax(x), x),
+    "sdpa_backward": lambda x: grad.scaled_dot_product_attention_backward(x, x, x, x)[2],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT16_CASES))
+def test_float16_in_float16_out_in_the_other_modules(name):
+    """norms, rope, block and grad compute float16 in float32 but return float16, as the docstrings say."""
+    x = np.random.default_rng(3).normal(size=(4, 8)).astype(np.float16)
+    out = FLOAT16_CASES[name](x)
+    assert out.dtype == np.float16, f"{name} returned {out.dtype} for float16 input"
+    assert np.all(np.isfinite(out))
+    assert FLOAT16_CASES[name](x.astype(np.float32)).dtype == np.float32

@@ -415,3 +415,36 @@ def test_adam_minimises_a_quadratic():
 def test_grad_helpers_reject_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_nan_in_a_masked_value_row_never_reaches_the_gradients():
+    """An unused KV-cache slot may hold anything: the backward pass hides it as the forward pass does."""
+    rng = np.random.default_rng(7)
+    q, k, v = rng.normal(size=(3, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    d_out = rng.normal(size=(3, 2))
+    mask = np.ones((3, 5), bool)
+    mask[:, -2:] = False  # keys 3 and 4 are never used
+    clean = grad.scaled_dot_product_attention_backward(q, k, v, d_out, mask=mask)
+    k_bad, v_bad = k.copy(), v.copy()
+    k_bad[3], v_bad[4] = np.nan, np.inf
+    dirty = grad.scaled_dot_product_attention_backward(q, k_bad, v_bad, d_out, mask=mask)
+    for a, b in zip(clean, dirty):
+        np.testing.assert_array_equal(a, b)
+    assert not np.isnan(dirty[2]).any() and np.all(dirty[2][3:] == 0)
+
+
+def test_nan_where_the_mask_allows_it_is_a_value_error():
+    rng = np.random.default_rng(8)
+    q, k, v = rng.normal(size=(3, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    v[1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        grad.scaled_dot_product_attention_backward(q, k, v, np.ones((3, 2)))
+
+
+def test_multi_head_attention_backward_needs_finite_inputs():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(4, 6))
+    w = [rng.normal(size=(6, 6)) for _ in range(4)]
+    x[2, 1] = np.nan
+    with pytest.raises(ValueError, match="x of shape \\(4, 6\\) holds NaN or inf"):
+        grad.multi_head_attention_backward(x, *w, np.ones((4, 6)), num_heads=2)

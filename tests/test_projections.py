@@ -96,7 +96,7 @@ PUBLIC_MATH = {
     "split_heads": "chapter 6",
     "merge_heads": "chapter 6",
     "multi_head_attention": "chapter 6",
-    "repeat_kv": "chapter 8",
+    "repeat_kv": "chapter 11",
     "apply_rope": "chapter 7",
     "rope_angles": "chapter 7",
     "rope_pairing_permutation": "chapter 7",

@@ -8,6 +8,11 @@ weights; safetensors, tokenizers, gguf), ``helpers.bert`` and
 ``helpers.smollm2`` (whole models), ``helpers.cost`` (FLOP and memory
 counts, timing and peak-memory measurement). ``helpers.block`` also holds
 the depth measurements of chapter 8 (``random_blocks``, ``depth_profile``).
+Chapter 9 trains tiny attention-only models with ``helpers.grad`` (backward
+passes, cross-entropy, Adam), ``helpers.tasks`` (the lookup, previous-token
+and induction data), ``helpers.tiny`` (the model and its training loop),
+``helpers.recipes`` (the chapter's exact settings) and ``helpers.circuits``
+(QK and OV circuits, head scores, ablation).
 """
 
 from .attention import scaled_dot_product_attention, softmax

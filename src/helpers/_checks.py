@@ -12,6 +12,8 @@ turn a finite input into inf or NaN. Integers (and bools) become float64.
 dtype to return.
 """
 
+import functools
+import inspect
 import math
 import operator
 
@@ -59,6 +61,39 @@ def result_dtype(*xs):
             dt = np.dtype(np.float64)
         dtypes.append(dt if dt.kind == "f" else np.dtype(np.float64))
     return np.result_type(*(dtypes[1:] or dtypes))
+
+
+def keeps_float16(*names):
+    """Decorate a helper so that float16 inputs give float16 outputs.
+
+    The helpers compute float16 in float32 (:func:`as_float`), which would
+    otherwise leak into the result. With this decorator, when
+    :func:`result_dtype` of the arguments ``names`` is float16, every float
+    array the function returns (alone, or in a tuple or dict) is cast back to
+    float16. Other dtypes are returned as the function computed them.
+    """
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind_partial(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            if result_dtype(*(bound.arguments.get(n) for n in names)) != np.float16:
+                return out
+            return _cast_floats(out, np.float16)
+        return wrapper
+    return decorate
+
+
+def _cast_floats(out, dtype):
+    if isinstance(out, np.ndarray) and out.dtype.kind == "f":
+        return out.astype(dtype)
+    if isinstance(out, tuple):
+        return tuple(_cast_floats(o, dtype) for o in out)
+    if isinstance(out, dict):
+        return {k: _cast_floats(o, dtype) for k, o in out.items()}
+    return out
 
 
 def require_ndim(a, name, min_ndim, letters):

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._checks import as_float, check_mask, positive_int, require_ndim
+from ._checks import as_float, check_mask, keeps_float16, positive_int, require_ndim
 from .attention import scaled_dot_product_attention
 from .heads import merge_heads, split_heads
 from .masks import causal_mask
@@ -45,6 +45,7 @@ _ERF_TABLE = np.array([math.erf(c) for c in np.arange(-_ERF_LIMIT, _ERF_LIMIT + 
 _ERF_TERMS = 10
 
 
+@keeps_float16('x')
 def erf(x):
     """The error function ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt``, elementwise (chapter 8).
 
@@ -90,6 +91,7 @@ def erf(x):
     return y.reshape(x.shape).astype(x.dtype, copy=False)
 
 
+@keeps_float16('x')
 def gelu(x):
     """GELU, exact: ``x * Phi(x) = x * (1 + erf(x / sqrt(2))) / 2`` (chapter 8).
 
@@ -112,6 +114,7 @@ def gelu(x):
     return (0.5 * x * (1.0 + e)).astype(x.dtype)
 
 
+@keeps_float16('x')
 def gelu_tanh(x):
     """GELU, tanh approximation: ``x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x**3)))`` (chapter 8).
 
@@ -134,6 +137,7 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(inner))
 
 
+@keeps_float16('x')
 def silu(x):
     """SiLU (swish): ``x * sigmoid(x)``, the gate activation of SwiGLU (chapter 8).
 
@@ -182,6 +186,7 @@ def swiglu(x, w_gate, w_up, w_down):
     return feed_forward(x, {"w_gate": w_gate, "w_up": w_up, "w_down": w_down}, ffn="swiglu")
 
 
+@keeps_float16('x', 'params')
 def feed_forward(x, params, *, ffn):
     """The feed-forward sublayer of a block, without norm or residual (chapter 8).
 
@@ -215,6 +220,7 @@ def feed_forward(x, params, *, ffn):
     return _feed_forward(x, _ffn_weights(params, ffn, x.shape[-1]), ffn)
 
 
+@keeps_float16('x')
 def block_attention(x, params, *, num_heads, num_kv_heads=None, mask=None, causal=False, positions=None,
                     rope_base=None, rope_pairing="half", cache=None):
     """The attention sublayer of a block, without norm or residual (chapter 8).
@@ -275,6 +281,7 @@ def block_attention(x, params, *, num_heads, num_kv_heads=None, mask=None, causa
     return _attention(x, w, h, h_kv, d, mask, causal, positions, rope_base, rope_pairing, cache)
 
 
+@keeps_float16('x')
 def transformer_block(x, params, *, norm_position, norm, ffn, num_heads, num_kv_heads=None, eps=1e-5,
                       mask=None, causal=False, positions=None, rope_base=None, rope_pairing="half", cache=None):
     """One transformer block: attention and feed-forward sublayers, residuals and norms (chapter 8).

@@ -1,4 +1,4 @@
-"""What multi-head attention costs: FLOPs and bytes per step, memory held, time and peak memory (chapter 9).
+"""What multi-head attention costs: FLOPs and bytes per step, memory held, time and peak memory (chapter 12).
 
 The counts follow the steps of :func:`helpers.multi_head_attention`, with the
 book's letters: B batch, T query positions, S key positions, D model width,
@@ -32,7 +32,7 @@ def _sizes(B, T, S, D, H, H_kv, d, bytes_per_number):
 
 
 def mha_costs(B, T, S, D, H, H_kv, d, bytes_per_number=4):
-    """FLOPs and bytes moved by every step of multi-head attention (chapter 9).
+    """FLOPs and bytes moved by every step of multi-head attention (chapter 12).
 
     The steps are those of :func:`helpers.multi_head_attention` (no mask, no
     bias): the three projections, ``split_heads``, the scores ``Q K^T``,
@@ -95,7 +95,7 @@ def mha_costs(B, T, S, D, H, H_kv, d, bytes_per_number=4):
 
 
 def mha_memory(B, T, S, D, H, H_kv, d, bytes_per_number=4):
-    """Bytes held by the activations and the weights of one multi-head attention layer (chapter 9).
+    """Bytes held by the activations and the weights of one multi-head attention layer (chapter 12).
 
     Parameters
     ----------
@@ -127,7 +127,7 @@ def mha_memory(B, T, S, D, H, H_kv, d, bytes_per_number=4):
 
 
 def best_times(fns, repeats=5, number=1):
-    """Seconds per call of each function, best of ``repeats`` runs (chapter 9).
+    """Seconds per call of each function, best of ``repeats`` runs (chapter 12).
 
     Each run calls a function ``number`` times (use ``number`` > 1 for calls
     too short to time one by one). The functions take turns (f0, f1, ...,
@@ -161,7 +161,7 @@ def best_times(fns, repeats=5, number=1):
 
 
 def peak_bytes(fn):
-    """Peak bytes allocated while ``fn()`` runs (chapter 9).
+    """Peak bytes allocated while ``fn()`` runs (chapter 12).
 
     Measured with :mod:`tracemalloc`, which numpy reports its array
     allocations to. The count starts from zero when ``fn`` starts, so arrays

@@ -15,8 +15,8 @@ needs :func:`cross_entropy`, :func:`cross_entropy_backward` and
 
 import numpy as np
 
-from ._checks import as_float, check_qkv, require_matrix, require_ndim
-from .attention import scaled_dot_product_attention, softmax
+from ._checks import as_float, check_qkv, keeps_float16, require_matrix, require_ndim
+from .attention import _absmax, _hide_masked_nonfinite, scaled_dot_product_attention, softmax
 from .heads import _check_mha_inputs, merge_heads, repeat_kv, split_heads
 from .norms import rms_norm
 
@@ -68,6 +68,7 @@ def _require_same_shape(d_out, expected, what):
                          "d_out must have the shape of the forward output")
 
 
+@keeps_float16('weights', 'd_weights')
 def softmax_backward(weights, d_weights, axis=-1):
     """Gradient of the scores from the gradient of the softmax weights (chapter 9).
 
@@ -108,6 +109,7 @@ def softmax_backward(weights, d_weights, axis=-1):
     return a * (da - (a * da).sum(axis=axis, keepdims=True))
 
 
+@keeps_float16('q', 'k', 'v', 'd_out')
 def scaled_dot_product_attention_backward(q, k, v, d_out, mask=None, scale=None):
     """Gradients of scaled dot-product attention with respect to q, k and v (chapter 9).
 
@@ -151,10 +153,24 @@ def scaled_dot_product_attention_backward(q, k, v, d_out, mask=None, scale=None)
         ``d_out`` does not have the shape of the output.
     """
     out, weights = scaled_dot_product_attention(q, k, v, mask=mask, scale=scale)  # validates everything
-    q, k, v = as_float(q, "q"), as_float(k, "k"), as_float(v, "v")
+    q, k, v = _hidden_nonfinite_as_zero(q, k, v, mask)
     d_out = as_float(d_out, "d_out")
     _require_same_shape(d_out, out.shape, "the attention output (..., T, d_v)")
     return _sdpa_grads(q, k, v, weights, d_out, scale)
+
+
+def _hidden_nonfinite_as_zero(q, k, v, mask):
+    """q, k, v as float arrays, with the NaN or inf entries the mask hides replaced by 0.
+
+    The forward pass treats them so (an unused KV-cache slot may hold
+    anything), and the backward pass must too: otherwise ``0 * NaN`` in
+    ``d_out v^T`` would spread NaN over every gradient of the row.
+    """
+    q, k, v = as_float(q, "q"), as_float(k, "k"), as_float(v, "v")
+    if all(np.isfinite(_absmax(a)) for a in (q, k, v)):
+        return q, k, v
+    q, k, v, mask, batch = check_qkv(q, k, v, mask)
+    return _hide_masked_nonfinite(q, k, v, mask, batch)
 
 
 def _sdpa_grads(q, k, v, weights, d_out, scale):
@@ -173,6 +189,7 @@ def _sdpa_grads(q, k, v, weights, d_out, scale):
             sum_to_shape(dv, v.shape).astype(dtype, copy=False))
 
 
+@keeps_float16('x', 'w', 'd_out', 'b')
 def linear_backward(x, w, d_out, b=None):
     """Gradients of a linear projection ``y = x @ w + b`` (chapter 9).
 
@@ -221,6 +238,7 @@ def _linear_grads(x, w, d_out, with_bias):
     return dx, dw, db
 
 
+@keeps_float16('x', 'w_q', 'w_k', 'w_v', 'w_o', 'd_out', 'context')
 def multi_head_attention_backward(x, w_q, w_k, w_v, w_o, d_out, *, num_heads, num_kv_heads=None,
                                   b_q=None, b_k=None, b_v=None, b_o=None, context=None, mask=None):
     """Gradients of :func:`helpers.multi_head_attention` with respect to every input (chapter 9).
@@ -270,6 +288,9 @@ def multi_head_attention_backward(x, w_q, w_k, w_v, w_o, d_out, *, num_heads, nu
     batch = np.broadcast_shapes(x.shape[:-2], context.shape[:-2])
     d_out = as_float(d_out, "d_out")
     _require_same_shape(d_out, batch + (x.shape[-2], np.shape(w_o)[1]), "the output (..., T, D)")
+    for name, a in [("x", x), ("context", context), ("d_out", d_out)]:
+        if not np.isfinite(_absmax(a)):  # a NaN row of x reaches every weight gradient through x^T @ ...
+            raise ValueError(f"{name} of shape {a.shape} holds NaN or inf: the gradients need finite inputs")
     _, _, backward = _mha_vjp(x, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o,
                               context if has_context else None, mask)
     return backward(d_out)
@@ -294,6 +315,7 @@ def _mha_vjp(x, w_q, w_k, w_v, w_o, num_heads, num_kv_heads, b_q, b_k, b_v, b_o,
     k = repeat_kv(split_heads(_project(context, w_k, b_k), num_kv_heads), n_rep)  # (..., H, S, d)
     v = repeat_kv(split_heads(_project(context, w_v, b_v), num_kv_heads), n_rep)
     heads, weights = scaled_dot_product_attention(q, k, v, mask=mask)  # (..., H, T, d), (..., H, T, S)
+    q, k, v = _hidden_nonfinite_as_zero(q, k, v, mask)  # as the forward pass saw them
     merged = merge_heads(heads)  # (..., T, H*d), with the leading axes of x and context broadcast
     out = _project(merged, w_o, b_o)  # (..., T, D)
 
@@ -331,6 +353,7 @@ def _sum_kv_groups(grad, num_kv_heads):
     return grouped.sum(axis=-3)
 
 
+@keeps_float16('x', 'gamma', 'd_out')
 def rms_norm_backward(x, gamma, d_out, eps=1e-5):
     """Gradients of :func:`helpers.norms.rms_norm` with respect to x and gamma (chapter 9).
 
@@ -433,6 +456,7 @@ def cross_entropy(logits, targets, where=None):
     return float(-log_p[np.arange(len(log_p)), targets[where]].mean())
 
 
+@keeps_float16('logits')
 def cross_entropy_backward(logits, targets, where=None):
     """Gradient of :func:`cross_entropy` with respect to the logits (chapter 9).
 

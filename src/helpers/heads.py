@@ -1,4 +1,4 @@
-"""Multi-head attention: split into heads, attend per head, merge (chapter 6; GQA in chapter 8)."""
+"""Multi-head attention: split into heads, attend per head, merge (chapter 6; GQA in chapter 11)."""
 
 import numpy as np
 
@@ -61,7 +61,7 @@ def merge_heads(x):
 
 
 def repeat_kv(x, n_rep):
-    """Repeat each key/value head ``n_rep`` times for grouped-query attention (chapter 8).
+    """Repeat each key/value head ``n_rep`` times for grouped-query attention (chapter 11).
 
     Like Llama's ``repeat_kv`` (``repeat_interleave``): the output is
     kv head 0 ``n_rep`` times, then kv head 1 ``n_rep`` times, and so on, so
@@ -89,7 +89,7 @@ def repeat_kv(x, n_rep):
 def multi_head_attention(x, w_q, w_k, w_v, w_o, *, num_heads, num_kv_heads=None,
                          b_q=None, b_k=None, b_v=None, b_o=None,
                          context=None, mask=None):
-    """Multi-head attention in its batched form (chapter 6; GQA in chapter 8).
+    """Multi-head attention in its batched form (chapter 6; GQA in chapter 11).
 
     Project once, split into heads, run scaled dot-product attention in every
     head at once, merge the heads and apply the output projection.

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ._checks import as_float, require_ndim
+from ._checks import as_float, keeps_float16, require_ndim
 
 
 def _check_gain(a, name, d, x_shape):
@@ -68,6 +68,7 @@ def _normalised(x, eps, center):
         return c / np.sqrt(ms + eps_s)
 
 
+@keeps_float16('x', 'gamma', 'beta')
 def layer_norm(x, gamma, beta, eps=1e-12):
     """LayerNorm over the last axis, as in BERT (taught in chapter 8).
 
@@ -104,6 +105,7 @@ def layer_norm(x, gamma, beta, eps=1e-12):
     return _normalised(x, _check_eps(eps), center=True) * gamma + beta
 
 
+@keeps_float16('x', 'gamma')
 def rms_norm(x, gamma, eps=1e-5):
     """RMSNorm over the last axis, as in Llama and SmolLM2 (taught in chapter 8).
 

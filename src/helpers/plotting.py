@@ -288,6 +288,230 @@ def draw_projection_to_line(ax_in, ax_out, points, w, *, pair=None, lim=3.0):
     return y
 
 
+# ---------------------------------------------------------------- chapter 9: how q_proj, k_proj and v_proj learn
+
+def plot_loss(ax, losses, *, window=None, label=None, color="tab:blue", step=None, title="training loss",
+              ylabel="loss (nats, log scale)"):
+    """Draw a training-loss curve on a log scale: every step faint, a moving average on top.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    losses : array_like, shape (steps,)
+        The loss of every training step, e.g. ``TrainingRun.losses``.
+    window : int, optional
+        Steps per moving average (:func:`helpers.tiny.moving_average`),
+        drawn over the raw curve; None draws the raw curve alone.
+    label : str, optional
+        Legend entry of the curve (the smoothed one when there is one).
+    color : str
+        One colour for both curves.
+    step : int, optional
+        Draw a vertical line at this step (e.g. the frame of a widget).
+    title, ylabel : str
+
+    Returns
+    -------
+    list of matplotlib Line2D
+        The raw curve, then the smoothed one if any.
+
+    Raises
+    ------
+    ValueError
+        If ``losses`` is not 1-D, or ``window`` does not fit it.
+
+    Used in Chapter 9.
+    """
+    from .tiny import moving_average  # here, so that plotting does not import the model at start-up
+
+    values = np.asarray(losses, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"losses must be a 1-D array of one loss per step, but has shape {values.shape}")
+    steps = np.arange(len(values))
+    lines = ax.plot(steps, values, color=color, alpha=0.25 if window else 1.0, lw=0.8,
+                    label=None if window else label)
+    if window:
+        smooth = moving_average(values, window)
+        lines += ax.plot(steps[window - 1:], smooth, color=color, lw=2.0, label=label)
+    if step is not None:
+        ax.axvline(step, color="tab:red", lw=1.2, ls="--")
+    ax.set_yscale("log")
+    ax.set(title=title, xlabel="training step", ylabel=ylabel)
+    if label:
+        ax.legend(fontsize=8)
+    return lines
+
+
+def mark_row_maxima(ax, matrix, mask=None, color="tab:red"):
+    """Outline the largest entry of every row of a heatmap drawn with :func:`heatmap`.
+
+    A QK circuit is read row by row: row i holds query i's scores for every
+    key, and its largest entry is the key it looks for. The outlines make
+    that reading visible at a glance: a diagonal of boxes means "match the
+    same token", a diagonal one step to the left "look at the previous position".
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    matrix : array_like, shape (N, M)
+        The matrix the heatmap shows.
+    mask : array_like of bool, shape (N, M), optional
+        Only True entries compete (e.g. a causal mask: a query never sees
+        later keys). A row with no True entry gets no box.
+    color : str
+
+    Returns
+    -------
+    columns : ndarray of int, shape (N,)
+        The column of each row's box, -1 for a row without one.
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not 2-D or ``mask`` does not match it.
+
+    Used in Chapter 9.
+    """
+    from matplotlib.patches import Rectangle
+
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (N, M), but has shape {m.shape}")
+    allowed = np.ones(m.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if allowed.shape != m.shape:
+        raise ValueError(f"mask has shape {allowed.shape} but the matrix has shape {m.shape}")
+    columns = np.where(allowed.any(axis=1), np.where(allowed, m, -np.inf).argmax(axis=1), -1)
+    for i, j in enumerate(columns):
+        if j >= 0:
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=color, lw=1.2))
+    return columns
+
+
+def sparse_ticks(ax, labels_x, labels_y=None, every=4):
+    """Keep every ``every``-th tick label of a heatmap, so a large matrix stays readable.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Axes drawn with :func:`heatmap`.
+    labels_x : sequence of str
+        The column labels (all of them).
+    labels_y : sequence of str, optional
+        The row labels; default ``labels_x``.
+    every : int
+        Keep columns and rows 0, every, 2 * every, ...
+
+    Used in Chapter 9.
+    """
+    labels_y = labels_x if labels_y is None else labels_y
+    cols, rows = range(0, len(labels_x), every), range(0, len(labels_y), every)
+    ax.set_xticks(list(cols), [str(labels_x[j]) for j in cols])
+    ax.set_yticks(list(rows), [str(labels_y[i]) for i in rows])
+
+
+def draw_backward_graph(ax):
+    """Draw scaled dot-product attention as a graph: forward arrows, and the gradients flowing back.
+
+    The forward pass runs left to right, Q, K -> Z -> A -> O with V joining
+    at the last step, and ends in a loss; the backward pass runs right to
+    left, one step for each forward step, and every gradient has the shape
+    of the array it belongs to. Only draws: the formulas it names are those
+    of :func:`helpers.grad.scaled_dot_product_attention_backward`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+
+    Used in Chapter 9.
+    """
+    nodes = {  # name: (x, y, shape)
+        "Q": (0.5, 2.7, "(T, d_k)"), "K": (0.5, 0.4, "(S, d_k)"), "Z": (3.2, 1.55, "(T, S)"),
+        "A": (5.4, 1.55, "(T, S)"), "O": (7.6, 1.55, "(T, d_v)"), "V": (7.6, -0.9, "(S, d_v)"),
+        "loss": (9.6, 1.55, "one number"),
+    }
+    for name, (x, y, shape) in nodes.items():
+        text = r"$\mathcal{L}$" if name == "loss" else f"${name}$"
+        ax.text(x, y, text, ha="center", va="center", fontsize=15,
+                bbox=dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="0.3"))
+        below = name == "V"  # V's arrows leave from its top
+        ax.text(x, y - 0.42 if below else y + 0.42, shape, ha="center", va="top" if below else "bottom", fontsize=9,
+                color="0.3")
+
+    def arrow(a, b, color, side, style="-"):
+        """An arrow from node a to node b, shifted by ``side`` along the normal so that a pair does not overlap."""
+        (x0, y0, _), (x1, y1, _) = nodes[a], nodes[b]
+        length = np.hypot(x1 - x0, y1 - y0)
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length  # unit vector from a to b
+        nx, ny = -uy * side, ux * side  # normal: positive side is to the left of the direction a -> b
+        ax.annotate("", xy=(x1 - 0.45 * ux + nx, y1 - 0.45 * uy + ny), xytext=(x0 + 0.45 * ux + nx, y0 + 0.45 * uy + ny),
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1.4, ls=style))
+
+    forward = [("Q", "Z"), ("K", "Z"), ("Z", "A"), ("A", "O"), ("O", "loss"), ("V", "O")]
+    for a, b in forward:
+        arrow(a, b, "black", 0.1)
+    for a, b in forward:
+        arrow(b, a, "tab:red", 0.1, "--")  # the same edge, back the other way, on the other side
+    red = dict(ha="center", va="top", fontsize=10, color="tab:red")
+    for a, b, label in [("loss", "O", r"$dO$"), ("O", "A", r"$dA = dO\,V^\top$"), ("A", "Z", "$dZ$: softmax\nbackward")]:
+        ax.text((nodes[a][0] + nodes[b][0]) / 2, 1.3, label, **red)
+    ax.text(7.85, 0.3, r"$dV = A^\top dO$", ha="left", va="center", fontsize=10, color="tab:red")
+    ax.text(2.0, 2.45, r"$dQ = dZ\,K/\sqrt{d_k}$", ha="left", va="bottom", fontsize=10, color="tab:red")
+    ax.text(2.0, 0.65, r"$dK = dZ^\top Q/\sqrt{d_k}$", ha="left", va="top", fontsize=10, color="tab:red")
+    ax.text(5.0, 3.6, "forward: black, left to right;  backward: red, dashed, right to left",
+            ha="center", fontsize=10)
+    ax.set(xlim=(-0.2, 10.3), ylim=(-1.5, 3.9))
+    ax.set_title("Attention as a graph: the forward pass and the gradients")
+    ax.axis("off")
+
+
+def matrix_image(ax, matrix, *, title, xlabel, ylabel, every=8, vmin=None, vmax=None, hidden=None):
+    """Draw a large matrix (a circuit or an attention pattern) with a tick every few rows and columns.
+
+    :func:`heatmap` puts a labelled tick on every row and column, which is
+    right for a few tokens but slow and unreadable for 48. This draws the
+    same picture, in the same colormap (:data:`ATTENTION_CMAP`), with ticks
+    at 0, every, 2 * every, ...; it is fast enough for widget frames.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    matrix : array_like, shape (N, M)
+    title, xlabel, ylabel : str
+    every : int
+        Distance between ticks.
+    vmin, vmax : float, optional
+        Colour limits (default: the range of the visible entries).
+    hidden : array_like of bool, shape (N, M), optional
+        Entries to leave out (drawn light grey), e.g. the future keys of a
+        causal query: ``~causal_mask(T)``.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not 2-D or ``hidden`` does not match it.
+
+    Used in Chapter 9.
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (N, M), but has shape {m.shape}")
+    if hidden is not None:
+        hidden = np.asarray(hidden, dtype=bool)
+        if hidden.shape != m.shape:
+            raise ValueError(f"hidden has shape {hidden.shape} but the matrix has shape {m.shape}")
+        m = np.where(hidden, np.nan, m)
+    ax.set_facecolor("0.85")  # what hidden (NaN) entries show
+    image = ax.imshow(m, cmap=ATTENTION_CMAP, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(0, m.shape[1], every))
+    ax.set_yticks(range(0, m.shape[0], every))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return image
+
+
 # ---- chapter 5
 
 #: Grey levels for boolean masks: white = may attend, black = forbidden. Never the attention colormap,

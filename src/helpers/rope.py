@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ._checks import as_float, positive_int, require_ndim
+from ._checks import as_float, keeps_float16, positive_int, require_ndim
 
 PAIRINGS = ("half", "adjacent")
 
@@ -151,6 +151,7 @@ def rotate_adjacent(x):
     return np.stack([-pairs[..., 1], pairs[..., 0]], axis=-1).reshape(x.shape)
 
 
+@keeps_float16('x')
 def apply_rope(x, positions, base=10000.0, *, pairing="half"):
     """Rotate queries or keys by their positions, as Llama does after q_proj and k_proj (chapter 7).
 

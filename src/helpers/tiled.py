@@ -1,4 +1,4 @@
-"""Tiled attention with an online softmax: the FlashAttention idea in numpy (chapter 9)."""
+"""Tiled attention with an online softmax: the FlashAttention idea in numpy (chapter 12)."""
 
 import numpy as np
 
@@ -7,7 +7,7 @@ from .attention import prepare_attention, quiet_if, require_finite_scores
 
 
 def tiled_attention(q, k, v, block_size=128, mask=None, scale=None, *, return_lse=False):
-    """Scaled dot-product attention computed one block of keys at a time (chapter 9).
+    """Scaled dot-product attention computed one block of keys at a time (chapter 12).
 
     Gives the same ``out`` as :func:`scaled_dot_product_attention`, but never
     holds the whole (T, S) score matrix: only a (T, block_size) block of it.

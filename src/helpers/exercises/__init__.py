@@ -29,14 +29,15 @@ from .qkv import *  # noqa: F401,F403  (chapter 3)
 from .attention import *  # noqa: F401,F403  (chapter 4)
 from .masks import *  # noqa: F401,F403  (chapter 5)
 from .heads import *  # noqa: F401,F403  (chapter 6)
+from .learning import *  # noqa: F401,F403  (chapter 9)
 from .checkpoints import *  # noqa: F401,F403  (chapter 10)
 from .variants import *  # noqa: F401,F403  (chapter 11)
 from .cost import *  # noqa: F401,F403  (chapter 12)
 from .generation import *  # noqa: F401,F403  (chapter 13)
 from . import attention as _attention, checkpoints as _checkpoints, cost as _cost, generation as _generation
-from . import heads as _heads, masks as _masks, projections as _projections, qkv as _qkv
+from . import heads as _heads, learning as _learning, masks as _masks, projections as _projections, qkv as _qkv
 from . import scores as _scores, variants as _variants
 
 __all__ = (["Verdict"] + _projections.__all__ + _scores.__all__ + _qkv.__all__ + _attention.__all__
            + _masks.__all__ + _heads.__all__ + _checkpoints.__all__ + _variants.__all__
-           + _cost.__all__ + _generation.__all__)
+           + _cost.__all__ + _generation.__all__ + _learning.__all__)
