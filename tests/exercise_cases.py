@@ -416,24 +416,56 @@ def _attend_f32(q, k, v):
     return weights @ v, weights
 
 
+def mha_e(x, w_q, w_k, w_v, w_o, num_heads):
+    """The notebook's suspect e: scores divided by sqrt(D), the model width (karpathy/ng-video-lecture PR #6)."""
+    q, k, v = (helpers.split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    out, weights = helpers.scaled_dot_product_attention(q, k, v, scale=x.shape[-1] ** -0.5)
+    return helpers.merge_heads(out) @ w_o, weights
+
+
+def expand_f(mask, num_heads):
+    """The notebook's suspect f: each sequence's mask repeated for its heads (no bug)."""
+    return np.repeat(mask, num_heads, axis=0)
+
+
+def cache_g(n_new, n_cached):
+    """The notebook's suspect g: the triangle from the top-left corner (rasbt/LLMs-from-scratch PR #697)."""
+    return np.tril(np.ones((n_new, n_cached + n_new), dtype=bool))
+
+
+def _cache_loop(n_new, n_cached):
+    """The KV-cache mask with loops: new token i sits at position n_cached + i."""
+    return [[j <= n_cached + i for j in range(n_cached + n_new)] for i in range(n_new)]
+
+
+def _mha_f32(x, w_q, w_k, w_v, w_o, num_heads):
+    x, w_q, w_k, w_v, w_o = f32(x, w_q, w_k, w_v, w_o)
+    return helpers.multi_head_attention(x, w_q, w_k, w_v, w_o, num_heads=num_heads)
+
+
+# Each set: {keyword: (suspect, its right label)}.
 _SUSPECT_SETS = {
-    "the notebook's": ((split_a, merge_b, attend_c), ("missing transpose", "wrong concatenation order", "wrong scale")),
-    "the helpers": ((helpers.split_heads, helpers.merge_heads, helpers.scaled_dot_product_attention),
-                    ("no bug", "no bug", "no bug")),
-    "float32 attention": ((split_a, helpers.merge_heads, _attend_f32), ("missing transpose", "no bug", "no bug")),
+    "the notebook's": {"impl_a": (split_a, "missing transpose"), "impl_b": (merge_b, "wrong concatenation order"),
+                       "impl_c": (attend_c, "wrong scale")},
+    "the helpers": {"impl_a": (helpers.split_heads, "no bug"), "impl_b": (helpers.merge_heads, "no bug"),
+                    "impl_c": (helpers.scaled_dot_product_attention, "no bug")},
+    "float32 attention": {"impl_a": (split_a, "missing transpose"), "impl_b": (helpers.merge_heads, "no bug"),
+                          "impl_c": (_attend_f32, "no bug")},
+    "the notebook's public bugs": {"impl_e": (mha_e, "scaled by sqrt(d_model)"), "impl_f": (expand_f, "no bug"),
+                                   "impl_g": (cache_g, "mask not shifted by the cache")},
+    "public roles, right in float32": {"impl_e": (_mha_f32, "no bug"), "impl_g": (_cache_loop, "no bug")},
 }
 
 
 def _bug_data(rng):
     name = list(_SUSPECT_SETS)[int(rng.integers(len(_SUSPECT_SETS)))]
-    impl_a, impl_b, impl_c = _SUSPECT_SETS[name][0]
-    return dict(impl_a=impl_a, impl_b=impl_b, impl_c=impl_c)
+    return {key: fn for key, (fn, _) in _SUSPECT_SETS[name].items()}
 
 
 def _bug_labels(d):
-    for functions, labels in _SUSPECT_SETS.values():
-        if functions == (d["impl_a"], d["impl_b"], d["impl_c"]):
-            return dict(zip(("impl_a", "impl_b", "impl_c"), labels))
+    for suspects in _SUSPECT_SETS.values():
+        if {key: fn for key, (fn, _) in suspects.items()} == d:
+            return {key: label for key, (_, label) in suspects.items()}
     raise LookupError("unknown suspects")
 
 
@@ -444,13 +476,14 @@ def _bug_correct(d):
 
 
 def _bug_mistakes():
-    def flip(key, new):
+    def flip(position, new):
         def make(d):
             labels = _bug_labels(d)
-            labels[key] = new if labels[key] != new else "wrong softmax axis"
+            labels[sorted(labels)[position]] = new  # never the right label of any suspect in _SUSPECT_SETS
             return (labels,)
         return make
-    return [(flip("impl_a", "no bug"), "impl_a"), (flip("impl_c", "wrong softmax axis"), "impl_c")]
+    return [(flip(0, "transposed weight"), "is not 'transposed weight'"),
+            (flip(-1, "mask tiled across heads"), "is not 'mask tiled across heads'")]
 
 
 def _split_data(rng):
@@ -1180,6 +1213,8 @@ CASES = {
                                                          d["context"] @ d["w_v"])[1], None), "padding mask"),
         (lambda d: (helpers.scaled_dot_product_attention(d["x"] @ d["w_q"], d["x"] @ d["w_k"],
                                                          d["x"] @ d["w_v"])[1], None), "keys came from x"),
+        (lambda d: (helpers.scaled_dot_product_attention(d["context"] @ d["w_q"], d["x"] @ d["w_k"],
+                                                         d["x"] @ d["w_v"])[1], None), "the source asks"),
     ]),
     "check_spot_the_bug": Case(_bug_data, _bug_correct, _bug_mistakes()),
     "check_split_heads": Case(_split_data, _split_correct, [

@@ -210,3 +210,128 @@ def test_mha_param_count_wrong(capsys, count, bias, expected_text):
     ok, line = run(capsys, exercises.check_mha_param_count, count, D, HEADS, bias=bias)
     assert ok is False
     assert expected_text in line
+
+
+# ---------------------------------------------------------------- the bugs from public teaching code (chapter 6's clinic)
+
+def cross_swapped(x, context, w_q, w_k, w_v):  # datawhalechina/happy-llm #5, learn-nlp-with-transformers #12
+    return helpers.scaled_dot_product_attention(context @ w_q, x @ w_k, x @ w_v)
+
+
+def cross_right(x, context, w_q, w_k, w_v):
+    return helpers.scaled_dot_product_attention(x @ w_q, context @ w_k, context @ w_v)
+
+
+def mha_scaled_by_d_model(x, w_q, w_k, w_v, w_o, num_heads):  # karpathy/ng-video-lecture PR #6, #55
+    q, k, v = (helpers.split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    out, weights = helpers.scaled_dot_product_attention(q, k, v, scale=x.shape[-1] ** -0.5)
+    return helpers.merge_heads(out) @ w_o, weights
+
+
+def mha_reshape_only(x, w_q, w_k, w_v, w_o, num_heads):  # 649453932/Chinese-Text-Classification-Pytorch #10
+    t, width = x.shape
+    q, k, v = ((x @ w).reshape(num_heads, t, width // num_heads) for w in (w_q, w_k, w_v))
+    out, weights = helpers.scaled_dot_product_attention(q, k, v)
+    return out.reshape(t, width) @ w_o, weights
+
+
+def mha_right_float32(x, w_q, w_k, w_v, w_o, num_heads):
+    x, w_q, w_k, w_v, w_o = (np.asarray(a, dtype=np.float32) for a in (x, w_q, w_k, w_v, w_o))
+    return helpers.multi_head_attention(x, w_q, w_k, w_v, w_o, num_heads=num_heads)
+
+
+def mask_tiled(mask, num_heads):  # ArrowLuo/CLIP4Clip #22
+    return np.tile(mask, (num_heads, 1, 1))
+
+
+def mask_repeated(mask, num_heads):
+    return np.repeat(mask, num_heads, axis=0)
+
+
+def mask_loop_as_ints(mask, num_heads):
+    return [[[int(v) for v in row] for row in mask[i // num_heads]] for i in range(len(mask) * num_heads)]
+
+
+def cache_mask_top_left(n_new, n_cached):  # rasbt/LLMs-from-scratch PR #697, huggingface/candle #2108
+    return np.tril(np.ones((n_new, n_cached + n_new), dtype=bool))
+
+
+def cache_mask_square(n_new, n_cached):
+    return helpers.causal_mask(n_new)
+
+
+def cache_mask_shifted(n_new, n_cached):
+    return np.tril(np.ones((n_new, n_cached + n_new), dtype=bool), k=n_cached)
+
+
+def project_transposed(x, weight):  # rasbt/LLMs-from-scratch #857
+    return np.einsum("ti,io->to", x, weight)
+
+
+def project_right(x, weight):
+    return x @ weight.T
+
+
+PUBLIC_BUGS = dict(impl_d=cross_swapped, impl_e=mha_scaled_by_d_model, impl_f=mask_tiled,
+                   impl_g=cache_mask_top_left, impl_h=project_transposed)
+PUBLIC_LABELS = {"impl_d": "queries and keys swapped", "impl_e": "scaled by sqrt(d_model)",
+                 "impl_f": "mask tiled across heads", "impl_g": "mask not shifted by the cache",
+                 "impl_h": "transposed weight"}
+
+
+def test_spot_the_bug_names_every_public_bug(capsys):
+    ok, line = run(capsys, exercises.check_spot_the_bug, PUBLIC_LABELS, **PUBLIC_BUGS)
+    assert ok is True and line.startswith("Correct:")
+    for name, label in PUBLIC_LABELS.items():
+        assert f"{name}: {label}" in line
+
+
+def test_spot_the_bug_public_roles_accept_correct_code_written_differently(capsys):
+    answer = {name: "no bug" for name in PUBLIC_LABELS}
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer, impl_d=cross_right, impl_e=mha_right_float32,
+                   impl_f=mask_loop_as_ints, impl_g=cache_mask_shifted, impl_h=project_right)
+    assert ok is True, line
+
+
+@pytest.mark.parametrize("kwargs, label", [
+    (dict(impl_e=mha_reshape_only), "missing transpose"),
+    (dict(impl_g=cache_mask_square), "mask not shifted by the cache"),
+    (dict(impl_e=mha_scaled_by_d_model), "wrong scale"),  # a wrong scale it is: accepted, and named exactly
+])
+def test_spot_the_bug_other_variants(capsys, kwargs, label):
+    name = next(iter(kwargs))
+    ok, line = run(capsys, exercises.check_spot_the_bug, {name: label}, **kwargs)
+    assert ok is True, line
+    assert "impl_e: scaled by sqrt(d_model)" in line if label == "wrong scale" else f"{name}: {label}" in line
+
+
+@pytest.mark.parametrize("kwargs, evidence", [
+    (dict(impl_d=cross_swapped), "returns weights of shape (7, 5) and an output of shape (7, 2)"),
+    (dict(impl_e=mha_scaled_by_d_model), "flatter"),
+    (dict(impl_e=mha_reshape_only), "a reshape never moves a number"),
+    (dict(impl_f=mask_tiled), "row 1 (sequence 0, head 1) holds the mask of sequence 1"),
+    (dict(impl_g=cache_mask_top_left), "the newest token see 3 of the 7 keys"),
+    (dict(impl_g=cache_mask_square), "returns shape (3, 3), which leaves out the 4 cached keys"),
+    (dict(impl_h=project_transposed), "raises an error, and with a square (d_in, d_in) weight it runs"),
+])
+def test_spot_the_bug_public_bug_called_bug_free_gets_evidence_not_the_label(capsys, kwargs, evidence):
+    name = next(iter(kwargs))
+    ok, line = run(capsys, exercises.check_spot_the_bug, {name: "no bug"}, **kwargs)
+    assert ok is False and f"{name} is not bug-free" in line and evidence in line
+    assert PUBLIC_LABELS[name] not in line and "missing transpose" not in line
+
+
+def test_spot_the_bug_correct_public_code_called_buggy(capsys):
+    ok, line = run(capsys, exercises.check_spot_the_bug, {"impl_f": "mask tiled across heads"}, impl_f=mask_repeated)
+    assert ok is False and "impl_f is not 'mask tiled across heads'" in line and "agrees with" in line
+
+
+@pytest.mark.parametrize("kwargs, answer, expected_text", [
+    (dict(impl_f=mask_tiled), {"impl_a": "no bug"}, "use only the keys 'impl_f'"),
+    ({}, {"impl_a": "no bug"}, "pass the suspect implementations"),
+    (dict(impl_f="not a function"), {"impl_f": "no bug"}, "not a function"),
+    (dict(impl_h=lambda x, w: 1 / 0), {"impl_h": "no bug"}, "impl_h raised ZeroDivisionError"),
+])
+def test_spot_the_bug_public_roles_malformed(capsys, kwargs, answer, expected_text):
+    ok, line = run(capsys, exercises.check_spot_the_bug, answer, **kwargs)
+    assert ok is False and expected_text in line

@@ -204,6 +204,9 @@ def test_cross_none_is_not_attempted(capsys):
     (helpers.scaled_dot_product_attention(Q4, X4 @ W_K4, X4 @ W_V4)[1], "the keys came from x"),
     (helpers.scaled_dot_product_attention(C4 @ W_Q4, K4, V4, mask=SRC_MASK)[1], "attention of the context with itself"),
     (WEIGHTS4.T, "one row per key"),
+    # the roles swapped, as in the tutorials of datawhalechina/happy-llm #5 and learn-nlp-with-transformers #12
+    (helpers.scaled_dot_product_attention(C4 @ W_Q4, X4 @ W_K4, X4 @ W_V4)[1],
+     "the source asks and the target answers"),
     (helpers.scaled_dot_product_attention(Q4, K4, V4)[1], "no padding mask"),
     # np.tril on (T, S) forbids real source keys; causal_mask(2, 5) would hide only the padding here
     (helpers.scaled_dot_product_attention(Q4, K4, V4, mask=SRC_MASK & np.tril(np.ones((2, 5), bool)))[1], "causal mask"),

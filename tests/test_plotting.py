@@ -336,3 +336,70 @@ def test_draw_query_and_keys_rejects_bad_input(query, keys, kwargs, match):
     fig, ax, _ = two_axes()
     with pytest.raises(ValueError, match=match):
         plotting.draw_query_and_keys(ax, query, keys, **kwargs)
+
+
+# ---------------------------------------------------------------- chapter 5: masks
+
+def test_mask_heatmap_draws_a_bool_mask_in_grey_levels():
+    fig = Figure()
+    ax = fig.add_subplot()
+    mask = helpers.causal_mask(2, 3)  # T=2 != S=3: the last query sees every key
+    image = plotting.mask_heatmap(ax, mask, ["a", "b"], ["x", "y", "z"], "causal")
+    assert image.get_cmap().name == plotting.MASK_CMAP != plotting.ATTENTION_CMAP
+    np.testing.assert_array_equal(image.get_array(), mask.astype(float))
+    assert image.get_clim() == (0.0, 1.0)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(["1", "1", "0", "1", "1", "1"])
+    assert ax.get_title() == "causal" and ax.get_xlabel() == "key token" and ax.get_ylabel() == "query token"
+    assert len(fig.axes) == 1  # no colorbar for a mask
+
+
+def test_mask_heatmap_default_title_and_int_mask():
+    fig = Figure()
+    ax = fig.add_subplot()
+    plotting.mask_heatmap(ax, np.array([[1, 0, 0], [1, 1, 0]]), annotate=False)
+    assert ax.get_title() == "mask (2, 3)" and len(ax.texts) == 0
+
+
+@pytest.mark.parametrize("mask, match", [
+    (np.ones(3, bool), r"2-D mask of shape \(T, S\), but got shape \(3,\)"),
+    (np.array([[0.5, 1.0]]), "True/False"),
+])
+def test_mask_heatmap_rejects_what_is_not_a_mask(mask, match):
+    ax = Figure().add_subplot()
+    with pytest.raises(ValueError, match=match):
+        plotting.mask_heatmap(ax, mask)
+
+
+# ---------------------------------------------------------------- chapter 6: one heatmap per head
+
+@pytest.mark.parametrize("n_heads, shape", [(1, (1, 1)), (2, (1, 2)), (3, (2, 2)), (8, (2, 4))])
+def test_head_heatmaps_one_panel_per_head_on_a_grid(n_heads, shape):
+    fig = Figure(figsize=(8, 4))
+    tokens = ["the", "cat", "sat", "on", "mats"]  # T = 5 != H
+    weights = helpers.softmax(np.random.default_rng(0).normal(size=(n_heads, 5, 5)))
+    axes = plotting.head_heatmaps(fig, weights, tokens)
+    assert len(axes) == n_heads
+    assert [ax.get_title() for ax in axes] == [f"head {h}" for h in range(n_heads)]
+    for h, ax in enumerate(axes):
+        np.testing.assert_allclose(ax.images[0].get_array(), weights[h])
+        assert ax.images[0].get_cmap().name == plotting.ATTENTION_CMAP
+    grid = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(grid) == shape[0] * shape[1]  # unused grid cells are hidden, not missing
+    assert sum(ax.get_visible() for ax in grid) == n_heads
+    assert axes[0].get_ylabel() == "query" and axes[-1].get_xlabel() == "key"
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == tokens
+
+
+def test_head_heatmaps_numbers_the_keys_when_s_differs_from_t():
+    fig = Figure()
+    axes = plotting.head_heatmaps(fig, np.full((2, 2, 3), 1 / 3), ["a", "b"])
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("weights, tokens, match", [
+    (np.ones((5, 5)), ["a"] * 5, r"\(H, T, S\)"),
+    (np.ones((2, 5, 5)), ["a"] * 4, "tokens has 4 labels but the weights have T = 5"),
+])
+def test_head_heatmaps_rejects_bad_input(weights, tokens, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.head_heatmaps(Figure(), weights, tokens)

@@ -30,6 +30,9 @@ __all__ = [
     "draw_norm_placement",
     "depth_band",
     "draw_query_and_keys",
+    "MASK_CMAP",
+    "mask_heatmap",
+    "head_heatmaps",
 ]
 
 #: Colormap for attention weights and scores, the same in every chapter.
@@ -947,3 +950,114 @@ def draw_query_and_keys(ax, query, keys, labels=None, *, colors="tab:blue", labe
         limits = ((low[0], high[0]), (low[1], high[1]))
     ax.set(xlim=limits[0], ylim=limits[1], aspect="equal", title=title, xlabel=xlabel, ylabel=ylabel)
     return linear(k, q[:, None])[:, 0]
+
+
+# ---- chapter 5
+
+#: Grey levels for boolean masks: white = may attend, black = forbidden. Never the attention colormap,
+#: so that a mask cannot be mistaken for a matrix of weights.
+MASK_CMAP = "Greys_r"
+
+
+def mask_heatmap(ax, mask, row_labels=None, col_labels=None, title=None, *,
+                 xlabel="key token", ylabel="query token", annotate=True):
+    """Draw a boolean mask in black and white: white (1) = may attend, black (0) = forbidden.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    mask : array_like of bool, shape (T, S)
+        True where query t may attend to key s (the course's convention).
+        0 and 1 are accepted too.
+    row_labels, col_labels : sequence of str, optional
+        Tick labels, e.g. the query and key tokens.
+    title : str, optional
+        Panel title. Default: ``"mask (T, S)"`` with the real shape.
+    xlabel, ylabel : str
+        Axis labels (default: key token and query token).
+    annotate : bool
+        Write 1 or 0 in each cell.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not 2-D, holds values other than True/False (0/1), or a
+        label list has the wrong length.
+
+    Used in Chapter 5.
+    """
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"mask_heatmap needs a 2-D mask of shape (T, S), but got shape {m.shape}")
+    if m.dtype != np.bool_ and not (m.dtype.kind in "iuf" and np.all((m == 0) | (m == 1))):
+        raise ValueError(f"mask_heatmap needs True/False (or 1/0) values, but got dtype {m.dtype} "
+                         "with other values")
+    title = title if title is not None else f"mask {m.shape}"
+    return heatmap(ax, m.astype(float), row_labels, col_labels, title=title, cmap=MASK_CMAP,
+                   xlabel=xlabel, ylabel=ylabel, vmin=0, vmax=1, annotate=annotate, fmt=".0f",
+                   colorbar=False)
+
+
+# ---- chapter 6
+
+def head_heatmaps(fig, weights, tokens, *, ncols=None, fontsize=None):
+    """Draw one (T, T) heatmap of attention weights per head on a grid, with one shared colorbar.
+
+    Only the left column gets query labels and only the bottom row key labels,
+    so that many small panels stay readable.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure or SubFigure
+        Where to draw (a widget frame's figure, or a subfigure).
+    weights : array_like, shape (H, T, S)
+        The attention weights of each head.
+    tokens : sequence of str
+        The T token labels (used for the queries and, when S = T, the keys;
+        otherwise the keys are numbered).
+    ncols : int, optional
+        Panels per row. Default: H for H <= 2, else ceil(H / 2).
+    fontsize : float, optional
+        Tick label size. Default: 9 for H <= 2, else 7.
+
+    Returns
+    -------
+    list of matplotlib Axes
+        One per head, in head order.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not 3-D or ``tokens`` does not have T labels.
+
+    Used in Chapter 6.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 3:
+        raise ValueError(f"head_heatmaps needs weights of shape (H, T, S), but got shape {w.shape}")
+    n_heads, n_q, n_k = w.shape
+    if len(tokens) != n_q:
+        raise ValueError(f"tokens has {len(tokens)} labels but the weights have T = {n_q} queries")
+    ncols = ncols or (n_heads if n_heads <= 2 else -(-n_heads // 2))
+    nrows = -(-n_heads // ncols)
+    size = fontsize or (9 if n_heads <= 2 else 7)
+    keys = list(tokens) if n_k == n_q else [str(s) for s in range(n_k)]
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax in axes[n_heads:]:
+        ax.set_visible(False)
+    for h, ax in enumerate(axes[:n_heads]):
+        bottom, first = h + ncols >= n_heads, h % ncols == 0
+        image = heatmap(ax, w[h], tokens, keys, title=f"head {h}", colorbar=False, vmin=0, vmax=1,
+                        xlabel="key" if bottom else "", ylabel="query" if first else "")
+        ax.tick_params(labelsize=size)
+        ax.tick_params(axis="x", labelrotation=90)
+        if not first:
+            ax.set_yticklabels([])
+        if not bottom:
+            ax.set_xticklabels([])
+    fig.colorbar(image, ax=list(axes[:n_heads]), shrink=0.8, label="attention weight")
+    return list(axes[:n_heads])

@@ -312,10 +312,12 @@ def check_softmax_jacobian(jac, p):
                       "numpy has a function for the outer product of two vectors.")
     if resembles(jac, np.diag(p) - np.outer(p, p) * (1 - np.eye(S))):
         return report(False, "J is right off the diagonal, but not on it: p[i] also changes through the sum it is "
-                             "divided by.", "Entry [i, i] is p[i] * (1 - p[i]).")
+                             "divided by.", "Differentiate p_i = exp(z_i) / sum_j exp(z_j) with respect to z_i: "
+                                            "the numerator and the sum both depend on z_i.")
     sums = jac.sum(axis=-1)
     if np.max(np.abs(sums)) > 1e-3 * np.max(np.abs(jac)):  # not 0 to 3 digits
         return report(False, f"the rows of J sum to [{', '.join(f'{v:.3g}' for v in sums)}], but they must sum to 0: "
                              "the weights always sum to 1, so no change of the scores can change their total.")
     return report(False, "J has the right shape and rows summing to 0 but wrong values.",
-                  "J[i, j] = p[i] * (1[i == j] - p[j]).")
+                  "Compare one entry on the diagonal and one off it with the chapter's formula "
+                  "J_ij = p_i (delta_ij - p_j).")

@@ -288,7 +288,8 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
     Verdict
         Truthy if both match :func:`helpers.scaled_dot_product_attention` with a padding
         mask on the context; otherwise the message names the first problem (keys taken
-        from ``x``, transposed weights, missing padding mask, a causal mask, no scale, ...).
+        from ``x``, queries and keys/values swapped, transposed weights, missing padding mask,
+        a causal mask, no scale, ...).
 
     Used in Chapter 5.
     """
@@ -306,6 +307,13 @@ def check_cross_attention(weights, out, x, context, w_q, w_k, w_v, length):
     if problem:
         return report(False, problem)
     if weights.shape != expected_w.shape:
+        swapped = scaled_dot_product_attention(linear(context, w_q), linear(x, w_k), linear(x, w_v))[1]  # (S, T)
+        if T != S and resembles(weights, swapped):
+            return report(False, f"weights has shape (S, T) = {weights.shape}: the queries came from the context and "
+                                 "the keys and values from x, so the source asks and the target answers. "
+                                 "Cross-attention runs the other way: the target tokens ask the questions, and the "
+                                 "source supplies the keys and the values.",
+                          "The rows of the weights belong to the tokens that ask, here the T target tokens.")
         return shape_mismatch("weights", weights.shape, expected_w.shape, "(T, S)", [
             ((T, T), ": the keys came from x. In cross-attention the queries come from x and the keys and values "
                      "from the context"),
