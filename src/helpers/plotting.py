@@ -283,3 +283,79 @@ def draw_projection_to_line(ax_in, ax_out, points, w, *, pair=None, lim=3.0):
     ax_out.set_xlabel("y[0] (the only output dim)")
     ax_out.set_ylabel("(no second dim)")
     return y
+
+
+# ---- chapter 10/13: several attention heatmaps on one figure
+
+__all__ += ["attention_panels"]
+
+
+def attention_panels(axes, panels, *, label_size=9, xlabel="key token", ylabel="query token",
+                     colorbar_label="attention weight", key_ticks="all"):
+    """Draw one attention-weight heatmap per panel, with one shared colour bar (chapters 10 and 13).
+
+    Every panel uses :data:`ATTENTION_CMAP` with the colour limits 0 and 1,
+    so one colour means one weight in every panel. The axis labels go on the
+    outer panels only (x below the bottom row, y left of the first column),
+    the key tokens are written vertically, and axes left over in the grid
+    are hidden.
+
+    Parameters
+    ----------
+    axes : array of matplotlib Axes
+        E.g. ``plt.subplots(nrows, ncols)[1]``; a single Axes is allowed.
+    panels : sequence of (weights, row_labels, col_labels, title)
+        ``weights`` of shape (T, S): rows are queries, columns are keys;
+        ``row_labels`` has T entries and ``col_labels`` S entries (the
+        tokens); at most as many panels as axes.
+    label_size : float, default 9
+        Font size of the token labels.
+    xlabel, ylabel : str
+        Labels of the outer axes.
+    colorbar_label : str
+        Label of the colour bar.
+    key_ticks : {"all", "bottom"}, default "all"
+        "bottom" writes the key tokens under the bottom panels only, for a
+        stack of panels over the same keys.
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+
+    Raises
+    ------
+    ValueError
+        If there are more panels than axes, no panel, a panel is not a
+        4-tuple, or ``key_ticks`` is unknown; :func:`heatmap` raises for a
+        label list of the wrong length.
+    """
+    if key_ticks not in ("all", "bottom"):
+        raise ValueError(f"key_ticks must be 'all' or 'bottom', but is {key_ticks!r}")
+    grid = np.atleast_2d(np.asarray(axes, dtype=object))
+    if grid.ndim != 2:
+        raise ValueError(f"axes must be a grid of matplotlib Axes of shape (nrows, ncols), but has shape {grid.shape}")
+    panels = list(panels)
+    if not panels:
+        raise ValueError("panels is empty: give at least one (weights, row_labels, col_labels, title)")
+    if len(panels) > grid.size:
+        raise ValueError(f"{len(panels)} panels do not fit into a grid of {grid.shape[0]} x {grid.shape[1]} axes")
+    n_rows = grid.shape[0]
+    last_row = [(len(panels) - 1 - j) // grid.shape[1] for j in range(grid.shape[1])]  # lowest used row per column
+    image = None
+    for k, ax in enumerate(grid.ravel()):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        panel = panels[k]
+        if not isinstance(panel, (tuple, list)) or len(panel) != 4:
+            raise ValueError(f"panel {k} must be (weights, row_labels, col_labels, title), but is {type(panel).__name__}"
+                             + (f" of length {len(panel)}" if isinstance(panel, (tuple, list)) else ""))
+        weights, rows, cols, title = panel
+        i, j = divmod(k, grid.shape[1])
+        bottom = i == min(last_row[j], n_rows - 1)
+        image = heatmap(ax, weights, rows, cols, title=title, vmin=0, vmax=1, colorbar=False,
+                        xlabel=xlabel if bottom else "", ylabel=ylabel if j == 0 else "")
+        ax.tick_params(labelsize=label_size)
+        ax.tick_params(axis="x", labelrotation=90, labelbottom=bottom or key_ticks == "all")
+    visible = [ax for ax in grid.ravel() if ax.get_visible()]
+    return visible[0].figure.colorbar(image, ax=visible, shrink=0.8, label=colorbar_label)
