@@ -46,6 +46,23 @@ def test_key_ticks_bottom_hides_the_tokens_of_upper_panels():
     assert axes[2, 0].xaxis.get_ticklabels()[0].get_fontsize() == 11
 
 
+def test_a_squeezed_column_of_axes_is_read_as_a_column():
+    fig = Figure(figsize=(4, 6))
+    axes = fig.subplots(3, 1)  # shape (3,), like plt.subplots(3, 1)
+    plotting.attention_panels(axes, [panel(2, 6, str(i)) for i in range(3)], key_ticks="bottom")
+    assert [ax.get_xlabel() for ax in axes] == ["", "", "key token"]
+    assert [ax.get_ylabel() for ax in axes] == ["query token"] * 3
+    assert [ax.xaxis.get_tick_params()["labelbottom"] for ax in axes] == [False, False, True]
+
+
+def test_a_squeezed_row_of_axes_is_read_as_a_row():
+    fig = Figure(figsize=(8, 3))
+    axes = fig.subplots(1, 3)  # also shape (3,)
+    plotting.attention_panels(axes, [panel(2, 2, str(i)) for i in range(3)])
+    assert [ax.get_xlabel() for ax in axes] == ["key token"] * 3
+    assert [ax.get_ylabel() for ax in axes] == ["query token", "", ""]
+
+
 def test_a_single_axes_is_a_grid_of_one():
     fig = Figure()
     ax = fig.add_subplot()
@@ -55,7 +72,7 @@ def test_a_single_axes_is_a_grid_of_one():
 
 @pytest.mark.parametrize("panels, kwargs, match", [
     ([], {}, "empty"),
-    ([panel(2, 2, "x")] * 5, {}, "5 panels do not fit"),
+    ([panel(2, 2, "x")] * 5, {}, "5 panels do not fit into 4 axes"),
     ([(np.eye(2), None, None)], {}, "length 3"),
     ([panel(2, 2, "x")], {"key_ticks": "top"}, "key_ticks"),
     ([(np.eye(2), ["a"], None, "t")], {}, "row_labels has 1 labels"),

@@ -296,9 +296,9 @@ def attention_panels(axes, panels, *, label_size=9, xlabel="key token", ylabel="
 
     Every panel uses :data:`ATTENTION_CMAP` with the colour limits 0 and 1,
     so one colour means one weight in every panel. The axis labels go on the
-    outer panels only (x below the bottom row, y left of the first column),
-    the key tokens are written vertically, and axes left over in the grid
-    are hidden.
+    outer panels only (x under the lowest panel of each column, y left of
+    the first column; the grid is read from each axes' subplot spec), the key
+    tokens are written vertically, and axes left over in the grid are hidden.
 
     Parameters
     ----------
@@ -331,31 +331,37 @@ def attention_panels(axes, panels, *, label_size=9, xlabel="key token", ylabel="
     """
     if key_ticks not in ("all", "bottom"):
         raise ValueError(f"key_ticks must be 'all' or 'bottom', but is {key_ticks!r}")
-    grid = np.atleast_2d(np.asarray(axes, dtype=object))
-    if grid.ndim != 2:
-        raise ValueError(f"axes must be a grid of matplotlib Axes of shape (nrows, ncols), but has shape {grid.shape}")
+    flat = list(np.ravel(np.asarray(axes, dtype=object)))
     panels = list(panels)
     if not panels:
         raise ValueError("panels is empty: give at least one (weights, row_labels, col_labels, title)")
-    if len(panels) > grid.size:
-        raise ValueError(f"{len(panels)} panels do not fit into a grid of {grid.shape[0]} x {grid.shape[1]} axes")
-    n_rows = grid.shape[0]
-    last_row = [(len(panels) - 1 - j) // grid.shape[1] for j in range(grid.shape[1])]  # lowest used row per column
-    image = None
-    for k, ax in enumerate(grid.ravel()):
-        if k >= len(panels):
-            ax.set_visible(False)
-            continue
-        panel = panels[k]
+    if len(panels) > len(flat):
+        raise ValueError(f"{len(panels)} panels do not fit into {len(flat)} axes")
+    for k, panel in enumerate(panels):
         if not isinstance(panel, (tuple, list)) or len(panel) != 4:
             raise ValueError(f"panel {k} must be (weights, row_labels, col_labels, title), but is {type(panel).__name__}"
                              + (f" of length {len(panel)}" if isinstance(panel, (tuple, list)) else ""))
-        weights, rows, cols, title = panel
-        i, j = divmod(k, grid.shape[1])
-        bottom = i == min(last_row[j], n_rows - 1)
+    # each used axes' (row, column) in its grid, from matplotlib's subplot spec;
+    # axes made without one count as a single row
+    places = []
+    for k, ax in enumerate(flat[:len(panels)]):
+        spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+        places.append((spec.rowspan.start, spec.colspan.start) if spec is not None else (0, k))
+    lowest = {}
+    for row, col in places:
+        lowest[col] = max(lowest.get(col, row), row)
+    image = None
+    for k, ax in enumerate(flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        weights, rows, cols, title = panels[k]
+        row, col = places[k]
+        bottom = row == lowest[col]
+        first_col = col == min(c for _, c in places)
         image = heatmap(ax, weights, rows, cols, title=title, vmin=0, vmax=1, colorbar=False,
-                        xlabel=xlabel if bottom else "", ylabel=ylabel if j == 0 else "")
+                        xlabel=xlabel if bottom else "", ylabel=ylabel if first_col else "")
         ax.tick_params(labelsize=label_size)
         ax.tick_params(axis="x", labelrotation=90, labelbottom=bottom or key_ticks == "all")
-    visible = [ax for ax in grid.ravel() if ax.get_visible()]
+    visible = [ax for ax in flat if ax.get_visible()]
     return visible[0].figure.colorbar(image, ax=visible, shrink=0.8, label=colorbar_label)
