@@ -45,7 +45,7 @@ def test_greedy_not_attempted(capsys):
 @pytest.mark.parametrize("answer, expected", [
     (LOGITS[0].argmax(), "first position"),
     (LOGITS[-2].argmax(), "second-to-last position"),
-    (LOGITS.argmax(), "flattened (T, V) array"),
+    (LOGITS.argmax(), "flattened (T, n_vocab) array"),
     (LOGITS[-1].argmin(), "smallest logit (argmin)"),
     (LOGITS.argmax(axis=0), "argmax over axis 0, the positions"),
     (LOGITS.argmax(axis=-1), "one best id per position"),
@@ -111,13 +111,13 @@ RIGHT_W, RIGHT_WO = P + N - 1, N * P + N * (N - 1) // 2
     (N, RIGHT_WO, "leaves out the prompt"),
     (P, RIGHT_WO, "counts only the prefill"),
     (RIGHT_WO, RIGHT_WO, "is the count without a cache"),
-    (50, RIGHT_WO, "the prompt once, then one pass per new token"),
+    (50, RIGHT_WO, "count the prefill, then the passes of the new tokens"),
     (RIGHT_W, N * P + N * (N + 1) // 2, "one token too long at every step"),
-    (RIGHT_W, N * P, "= N * P"),
-    (RIGHT_W, N * (P + N), "= N * (P + N)"),
-    (RIGHT_W, (P + N) * (P + N + 1) // 2, "counts from an empty sequence"),
+    (RIGHT_W, N * P, "runs every step at the prompt's length"),
+    (RIGHT_W, N * (P + N), "counts every step at the final length"),
+    (RIGHT_W, (P + N) * (P + N + 1) // 2, "counts from an empty text"),
     (RIGHT_W, RIGHT_W, "is the count with a cache"),
-    (RIGHT_W, 700, "step i reruns all P + i tokens"),
+    (RIGHT_W, 700, "every step reruns the whole text so far"),
     (48.5, RIGHT_WO, "not a whole number"),
     ("48", RIGHT_WO, "should be a single number"),
 ])
@@ -144,7 +144,7 @@ def test_chat_prompt_with_own_system_message(capsys):
     text = "<|im_start|>system\nBe brief.<|im_end|>\n" + USER_TURN + GENERATION
     assert run(capsys, exercises.check_chat_prompt, text, MESSAGE, system="Be brief.")[0]
     ok, msg = run(capsys, exercises.check_chat_prompt, SYSTEM_TURN + USER_TURN + GENERATION, MESSAGE, system="Be brief.")
-    assert not ok and "differs from the template" in msg
+    assert not ok and "default system message" in msg and "of its own" in msg
 
 
 def test_chat_prompt_not_attempted(capsys):
@@ -212,3 +212,39 @@ def test_swiglu_not_attempted(capsys):
 def test_swiglu_wrong(capsys, answer, expected):
     ok, msg = run(capsys, exercises.check_swiglu, answer, X, W_GATE, W_UP, W_DOWN)
     assert not ok and expected in msg, msg
+
+
+# ---------------------------------------------------------------- first messages name the slip, hints come closer
+
+def test_chat_prompt_with_its_own_system_message_but_no_system_turn(capsys):
+    ok, msg = run(capsys, exercises.check_chat_prompt, USER_TURN + GENERATION, MESSAGE, system="Be brief.")
+    assert not ok and "The system turn is missing" in msg and "of its own" in msg
+
+
+def test_chat_prompt_difference_shows_the_template_only_in_the_hint():
+    typo = SYSTEM_TURN + USER_TURN + "<|im_start|>assitant\n"
+    plain = exercises.check_chat_prompt(typo, MESSAGE).message
+    hinted = exercises.check_chat_prompt(typo, MESSAGE, hint=True).message
+    assert "assitant" in plain and "assistant" not in plain.replace("assitant", "")
+    assert hinted.startswith(plain) and "The template has" in hinted and "assistant" in hinted
+
+
+def test_token_passes_first_messages_do_not_spell_out_the_sum():
+    for wo in (N * P + N * (N + 1) // 2, (P + N) * (P + N + 1) // 2, N * (P + N), 700):
+        verdict = exercises.check_token_passes(RIGHT_W, wo, P, N)
+        assert not verdict and "P + (P + 1)" not in verdict.message and "P + i" not in verdict.message
+        assert "Step i (counting from 0) reruns the prompt" in exercises.check_token_passes(
+            RIGHT_W, wo, P, N, hint=True).message
+
+
+def test_swiglu_first_messages_name_the_slip_not_the_formula():
+    rng = np.random.default_rng(0)
+    x, wg, wu, wd = rng.normal(size=(2, 4)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6)), rng.normal(size=(6, 4))
+    gate, up = x @ wg, x @ wu
+    sigmoid = 1 / (1 + np.exp(-gate))
+    for answer, fragment in (((sigmoid * up) @ wd, "squeezes every gate into (0, 1)"),
+                             (((up / (1 + np.exp(-up))) * gate) @ wd, "only the gate projection goes through silu")):
+        verdict = exercises.check_swiglu(answer, x, wg, wu, wd)
+        assert not verdict and fragment in verdict.message
+        assert "x @ w_gate" not in verdict.message and "gate * sigmoid(gate)" not in verdict.message
+        assert "Hint: Check each step" in exercises.check_swiglu(answer, x, wg, wu, wd, hint=True).message

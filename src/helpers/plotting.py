@@ -1061,3 +1061,85 @@ def head_heatmaps(fig, weights, tokens, *, ncols=None, fontsize=None):
             ax.set_xticklabels([])
     fig.colorbar(image, ax=list(axes[:n_heads]), shrink=0.8, label="attention weight")
     return list(axes[:n_heads])
+
+
+# ---- chapter 10/13: several attention heatmaps on one figure
+
+__all__ += ["attention_panels"]
+
+
+def attention_panels(axes, panels, *, label_size=9, xlabel="key token", ylabel="query token",
+                     colorbar_label="attention weight", key_ticks="all"):
+    """Draw one attention-weight heatmap per panel, with one shared colour bar (chapters 10 and 13).
+
+    Every panel uses :data:`ATTENTION_CMAP` with the colour limits 0 and 1,
+    so one colour means one weight in every panel. The axis labels go on the
+    outer panels only (x under the lowest panel of each column, y left of
+    the first column; the grid is read from each axes' subplot spec), the key
+    tokens are written vertically, and axes left over in the grid are hidden.
+
+    Parameters
+    ----------
+    axes : array of matplotlib Axes
+        E.g. ``plt.subplots(nrows, ncols)[1]``; a single Axes is allowed.
+    panels : sequence of (weights, row_labels, col_labels, title)
+        ``weights`` of shape (T, S): rows are queries, columns are keys;
+        ``row_labels`` has T entries and ``col_labels`` S entries (the
+        tokens); at most as many panels as axes.
+    label_size : float, default 9
+        Font size of the token labels.
+    xlabel, ylabel : str
+        Labels of the outer axes.
+    colorbar_label : str
+        Label of the colour bar.
+    key_ticks : {"all", "bottom"}, default "all"
+        "bottom" writes the key tokens under the bottom panels only, for a
+        stack of panels over the same keys.
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+
+    Raises
+    ------
+    ValueError
+        If there are more panels than axes, no panel, a panel is not a
+        4-tuple, or ``key_ticks`` is unknown; :func:`heatmap` raises for a
+        label list of the wrong length.
+    """
+    if key_ticks not in ("all", "bottom"):
+        raise ValueError(f"key_ticks must be 'all' or 'bottom', but is {key_ticks!r}")
+    flat = list(np.ravel(np.asarray(axes, dtype=object)))
+    panels = list(panels)
+    if not panels:
+        raise ValueError("panels is empty: give at least one (weights, row_labels, col_labels, title)")
+    if len(panels) > len(flat):
+        raise ValueError(f"{len(panels)} panels do not fit into {len(flat)} axes")
+    for k, panel in enumerate(panels):
+        if not isinstance(panel, (tuple, list)) or len(panel) != 4:
+            raise ValueError(f"panel {k} must be (weights, row_labels, col_labels, title), but is {type(panel).__name__}"
+                             + (f" of length {len(panel)}" if isinstance(panel, (tuple, list)) else ""))
+    # each used axes' (row, column) in its grid, from matplotlib's subplot spec;
+    # axes made without one count as a single row
+    places = []
+    for k, ax in enumerate(flat[:len(panels)]):
+        spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+        places.append((spec.rowspan.start, spec.colspan.start) if spec is not None else (0, k))
+    lowest = {}
+    for row, col in places:
+        lowest[col] = max(lowest.get(col, row), row)
+    image = None
+    for k, ax in enumerate(flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        weights, rows, cols, title = panels[k]
+        row, col = places[k]
+        bottom = row == lowest[col]
+        first_col = col == min(c for _, c in places)
+        image = heatmap(ax, weights, rows, cols, title=title, vmin=0, vmax=1, colorbar=False,
+                        xlabel=xlabel if bottom else "", ylabel=ylabel if first_col else "")
+        ax.tick_params(labelsize=label_size)
+        ax.tick_params(axis="x", labelrotation=90, labelbottom=bottom or key_ticks == "all")
+    visible = [ax for ax in flat if ax.get_visible()]
+    return visible[0].figure.colorbar(image, ax=visible, shrink=0.8, label=colorbar_label)

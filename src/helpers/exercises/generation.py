@@ -28,8 +28,8 @@ def check_greedy_next_id(answer, logits):
     ----------
     answer : int or None
         The learner's answer, one token id.
-    logits : array_like, shape (T, V)
-        Next-token logits of T positions over a vocabulary of V tokens, as
+    logits : array_like, shape (T, n_vocab)
+        Next-token logits of T positions over a vocabulary of n_vocab tokens, as
         returned by :func:`helpers.smollm2.forward`.
 
     Returns
@@ -69,10 +69,10 @@ def check_greedy_next_id(answer, logits):
     got = int(value)
     last = "Only the last position predicts the token after the text."
     if got == expected:
-        return report(True, f"Correct: token id {expected}, the largest of the V = {v} logits at the last position "
+        return report(True, f"Correct: token id {expected}, the largest of the n_vocab = {v} logits at the last position "
                             "(softmax first would pick the same id: it keeps the order).")
     if got == int(logits.argmax()) and got >= v:
-        return report(False, f"{got} is the argmax of the flattened (T, V) array, an index into all T*V = {t * v} "
+        return report(False, f"{got} is the argmax of the flattened (T, n_vocab) array, an index into all T * n_vocab = {t * v} "
                              "numbers, not into the vocabulary of one position.", last)
     if got == int(logits[0].argmax()):
         return report(False, f"{got} is the best id at the first position, which predicts the second token of the "
@@ -83,7 +83,7 @@ def check_greedy_next_id(answer, logits):
     if got == int(logits[-1].argmin()):
         return report(False, f"{got} is the id of the smallest logit (argmin): greedy decoding takes the largest.")
     if not 0 <= got < v:
-        return report(False, f"{show(got)} is not a token id: ids run from 0 to V - 1 = {v - 1}.")
+        return report(False, f"{show(got)} is not a token id: ids run from 0 to n_vocab - 1 = {v - 1}.")
     mine, top = distinct(logits[-1, got], logits[-1].max())
     return report(False, f"{got} is not the id of the largest logit at the last position: "
                          f"its logit is {mine}, the largest is {top}.")
@@ -96,29 +96,30 @@ def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
     """Check the number of token passes of greedy generation, with and without a KV cache.
 
     A token pass is one token going through the whole model once. As in
-    :func:`helpers.smollm2.generate`, with P prompt tokens and N new tokens:
+    :func:`helpers.smollm2.generate`, with n_prompt prompt tokens and n_new
+    new tokens:
 
-    * with the cache, the prompt goes through once (P passes), then each of
-      the first N - 1 new tokens goes through alone; the last new token is
-      never fed back: ``P + N - 1``;
-    * without it, step i (i = 0 .. N-1) reruns all P + i tokens so far:
-      ``N * P + N * (N - 1) / 2``.
+    * with the cache, the prompt goes through once (n_prompt passes), then
+      each of the first n_new - 1 new tokens goes through alone; the last new
+      token is never fed back: ``n_prompt + n_new - 1``;
+    * without it, step i (i = 0 .. n_new - 1) reruns all n_prompt + i tokens
+      so far: ``n_new * n_prompt + n_new * (n_new - 1) / 2``.
 
     Parameters
     ----------
     with_cache, without_cache : int or None
         The learner's two answers.
     prompt_len : int
-        P.
+        n_prompt.
     new_tokens : int
-        N.
+        n_new.
 
     Returns
     -------
     Verdict
         Truthy when both are right; otherwise names the slip in the first
-        wrong one (the last token fed back, the prompt forgotten, a sequence
-        that does not grow, counting from an empty sequence, ...).
+        wrong one (the last token fed back, the prompt forgotten, a text
+        that does not grow, counting from an empty text, ...).
 
     Used in Chapter 13.
     """
@@ -135,40 +136,43 @@ def check_token_passes(with_cache, without_cache, prompt_len, new_tokens):
         return report(False, problem)
     p, n = int(prompt_len), int(new_tokens)
     exp_w, exp_wo = p + n - 1, n * p + n * (n - 1) // 2
+    each_step = "Step i (counting from 0) reruns the prompt and the i tokens generated before it."
     if w != exp_w:
+        once = "With the cache, the prompt goes through once, then each new token that is fed back goes through once."
         if w == p + n:
-            return report(False, f"with_cache = {w} = P + N feeds the last new token back in too, but generation "
-                                 "stops as soon as it is picked: nothing reads its output.")
+            return report(False, f"with_cache = {w} feeds the last new token back in too, but generation stops as "
+                                 "soon as it is picked: nothing reads its output.", once)
         if w in (n, n - 1):
             return report(False, f"with_cache = {w} leaves out the prompt: the first step (the prefill) runs all "
-                                  f"P = {p} prompt tokens through the model once.")
+                                 f"{p} prompt tokens through the model once.", once)
         if w == p:
             return report(False, f"with_cache = {w} counts only the prefill: each new token after the first one "
-                                  "also goes through the model once.")
+                                 "also goes through the model once.", once)
         if w == exp_wo:
             return report(False, f"with_cache = {w} is the count without a cache: with it, each step feeds only "
-                                  "the newest token.")
-        return report(False, f"with_cache = {show(w)} is not right: the prompt once, then one pass per new token "
-                              "except the last.")
+                                 "the newest token.", once)
+        return report(False, f"with_cache = {show(w)} is not right: count the prefill, then the passes of the new "
+                             "tokens that are fed back.", once)
     if wo != exp_wo:
         if wo == n * p + n * (n + 1) // 2:
-            return report(False, f"without_cache = {wo} is one token too long at every step: step 0 runs the "
-                                  f"P = {p} prompt tokens, step 1 runs P + 1, ..., step N-1 runs P + N - 1.")
+            return report(False, f"without_cache = {wo} is one token too long at every step: the first step runs "
+                                 "the prompt alone.", each_step)
         if wo == n * p:
-            return report(False, f"without_cache = {wo} = N * P: the sequence grows by one token at every step, "
-                                  "and each step reruns all of it.")
+            return report(False, f"without_cache = {wo} runs every step at the prompt's length, but the text grows "
+                                 "by one token at every step, and each step reruns all of it.", each_step)
         if wo == n * (p + n):
-            return report(False, f"without_cache = {wo} = N * (P + N) counts every step at the final length: the "
-                                  f"steps run P, P + 1, ..., P + N - 1 tokens.")
+            return report(False, f"without_cache = {wo} counts every step at the final length, but the text only "
+                                 "reaches it at the end: it grows by one token per step.", each_step)
         if wo in ((p + n) * (p + n + 1) // 2, (p + n - 1) * (p + n) // 2):
-            return report(False, f"without_cache = {wo} counts from an empty sequence (1 + 2 + 3 + ...), but the "
-                                  f"whole prompt is there from step 0: P + (P + 1) + ... + (P + N - 1).")
+            return report(False, f"without_cache = {wo} counts from an empty text (1 + 2 + 3 + ...), but the whole "
+                                 "prompt is there from the first step on.", each_step)
         if wo == exp_w:
             return report(False, f"without_cache = {wo} is the count with a cache: without it, every step reruns "
-                                  "the whole sequence so far.")
-        return report(False, f"without_cache = {show(wo)} is not right: step i reruns all P + i tokens, for i = 0 .. N-1.")
-    return report(True, f"Correct: {exp_w} passes with the cache (P + N - 1) and {exp_wo:,} without "
-                         f"(N*P + N(N-1)/2), {exp_wo / exp_w:.1f} times as many.")
+                                 "the whole text so far.", each_step)
+        return report(False, f"without_cache = {show(wo)} is not right: without a cache, every step reruns the "
+                             "whole text so far.", each_step + " Add the steps up.")
+    return report(True, f"Correct: {exp_w} passes with the cache (n_prompt + n_new - 1) and {exp_wo:,} without "
+                        f"(n_new n_prompt + n_new (n_new - 1) / 2), {exp_wo / exp_w:.1f} times as many.")
 
 
 # ---------------------------------------------------------------- the chat template
@@ -196,8 +200,9 @@ def check_chat_prompt(text, user_message, system=None):
     Verdict
         Truthy when ``text`` equals :func:`helpers.checkpoints.smollm2_chat_prompt`;
         otherwise names the slip (no generation prompt, no newline after
-        ``assistant``, no system message, missing newlines between turns) or
-        shows where the text first differs.
+        ``assistant``, no system message or the default one in place of the
+        given one, missing newlines between turns) or shows where the text
+        first differs (the template's text there comes with ``hint=True``).
 
     Used in Chapter 13.
     """
@@ -219,9 +224,16 @@ def check_chat_prompt(text, user_message, system=None):
     if text == expected[:-1]:
         return report(False, "Almost: the template puts a newline after the role's name in the assistant's turn too.")
     if text == expected[len(system_turn):]:
+        if system is not None:
+            return report(False, "The system turn is missing: this chat has a system message of its own, and the "
+                                 "template puts it first, in a turn of its own, before the user's.",
+                          "Every turn opens with <|im_start|> and the name of the role.")
         return report(False, "The system message is missing: SmolLM2's template adds its default system message "
                               "when a chat has none (checkpoints.SMOLLM2_DEFAULT_SYSTEM), and the model was trained "
                               "with it.")
+    if system is not None and text == smollm2_chat_prompt(user_message):
+        return report(False, "The system turn holds the template's default system message, but this chat has a "
+                             "system message of its own: the default is only for a chat that has none.")
     if text == expected[len(system_turn):-len(generation_prompt)]:
         return report(False, "Both the system message and the generation prompt (the open assistant turn) are "
                              "missing: only the user turn is there.")
@@ -230,8 +242,8 @@ def check_chat_prompt(text, user_message, system=None):
     if user_message not in text:
         return report(False, f"The user message {user_message!r} does not appear in the prompt, exactly as given.")
     i, want, got = _first_difference(expected, text)
-    return report(False, f"The prompt differs from the template at character {i}: expected ...{want!r}..., "
-                          f"got ...{got!r}....")
+    return report(False, f"The prompt differs from the template at character {i}, around ...{got!r}....",
+                  f"The template has ...{want!r}... there.")
 
 
 # ---------------------------------------------------------------- SwiGLU
@@ -293,18 +305,22 @@ def check_swiglu(answer, x, w_gate, w_up, w_down):
         return report(False, f"out has shape {a.shape} but expected (T, D) = {expected.shape}.")
     sigmoid = _sigmoid(gate)
     wrong = [
-        ((sigmoid * up) @ w_down, "you used sigmoid(gate); SwiGLU uses silu(gate) = gate * sigmoid(gate)."),
-        ((_silu(up) * gate) @ w_down, "gate and up are swapped: silu goes on x @ w_gate, and x @ w_up passes "
-                                     "through unchanged."),
-        ((np.maximum(gate, 0) * up) @ w_down, "you used ReLU; SwiGLU uses silu(z) = z * sigmoid(z), which is "
-                                             "smooth and slightly negative for z < 0."),
-        ((gate * up) @ w_down, "there is no activation on the gate."),
+        ((sigmoid * up) @ w_down, "you used sigmoid(gate), which squeezes every gate into (0, 1); silu "
+                                  "multiplies the sigmoid by the gate itself, so a large gate lets a large value "
+                                  "through."),
+        ((_silu(up) * gate) @ w_down, "gate and up are swapped: only the gate projection goes through silu, and "
+                                     "the up projection passes through unchanged."),
+        ((np.maximum(gate, 0) * up) @ w_down, "you used ReLU, which cuts every negative gate to exactly 0; "
+                                             "silu is smooth and slightly negative for z < 0."),
+        ((gate * up) @ w_down, "there is no activation on the gate: the gate goes through silu before it "
+                               "multiplies up."),
         ((_silu(gate) + up) @ w_down, "you added silu(gate) and up; SwiGLU multiplies them element by element."),
         ((_silu(gate) @ w_down) * (up @ w_down), "w_down comes after the product, not on each factor on its own."),
     ]
+    steps = "Check each step: the gate x @ w_gate, silu of it, the product with up, then w_down."
     for candidate, message in wrong:
         if resembles(a, candidate):
-            return report(False, f"out has the right shape {expected.shape}, but {message}")
+            return report(False, f"out has the right shape {expected.shape}, but {message}", steps)
     diff = np.abs(a - expected.value)
     return report(False, f"out has the right shape {expected.shape} but wrong values (off by up to {diff.max():.3g}).",
-                  "Check each step: the gate x @ w_gate, silu of it, the product with up, then w_down.")
+                  steps)
