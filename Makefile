@@ -18,10 +18,11 @@ HTML := _build/html
 SHARED := ../shared
 BUILD_FLAGS := -n -W --keep-going
 
-.PHONY: help setup assets book serve lab lab-test test unit nbval hygiene build-book book-tests kit kit-test measure bench notebooks reference system-deps clean
+.PHONY: help setup assets book serve lab lab-test test unit nbval hygiene build-book book-tests kit kit-test measure bench notebooks reference system-deps clean translations
 
 help:
-	@echo "make book       set up (venv, packages, web assets) and build the HTML book"
+	@echo "make book       set up (venv, packages, web assets) and build the HTML book, English and 中文 (zh/)"
+	@echo "make translations  update the Chinese catalogs (locales/zh_CN) from the English text"
 	@echo "make test       set up and run every test: unit, nbval (strict), hygiene, book build, browser"
 	@echo "make serve      serve the built book on http://127.0.0.1:8000"
 	@echo "make lab        copy the notebooks to my-notebooks/ (first time) and open them in JupyterLab"
@@ -57,14 +58,27 @@ assets: build_assets/vendor/.staged
 # re-executing notebooks whose source did not change, even when the helpers did.
 # The build also makes the course kit (web/qkv_book.py calls scripts/make_kit.py)
 # and copies it into the site, where the preface and the chapters link it.
+# The English build executes every notebook once and keeps the results in
+# _build/.jupyter_cache; the Chinese edition (_build/html/zh/) is then built from
+# the catalogs in locales/zh_CN with those results, executing nothing.
 build-book: setup assets
 	rm -rf _build
 	$(JB) build . $(BUILD_FLAGS)
+	$(PY) scripts/build_zh.py html
+
+# The Chinese catalogs, one per page (locales/zh_CN/LC_MESSAGES/<page>.po): extract the
+# English messages (no notebook is executed) and merge them into the catalogs. A changed
+# English paragraph becomes fuzzy (its old translation kept as a suggestion), a new one
+# untranslated; tests/test_translations.py fails until both are translated.
+translations: setup
+	$(PY) scripts/build_zh.py gettext
+	$(VENV)/bin/sphinx-intl update -p _build/gettext -d locales -l zh_CN --no-obsolete
 
 book: build-book
 	@echo
 	@echo "The book is built. Open this file in a browser:"
 	@echo "  $(abspath $(HTML))/index.html"
+	@echo "The Chinese edition (中文版): $(abspath $(HTML))/zh/index.html"
 	@echo "The course kit it offers for download: $$(ls $(HTML)/_downloads/*/qkv-course-kit.zip)"
 
 kit: setup
@@ -124,6 +138,7 @@ kit-test: setup
 	$(PY) -m pytest tests/kit -q
 
 test: system-deps setup assets
+	$(MAKE) --no-print-directory translations
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory hygiene
@@ -147,3 +162,4 @@ reference:
 
 clean:
 	rm -rf _build build_assets web/node_modules $(VENV) .venv-ref src/*.egg-info qkv-course-kit.zip
+	find locales -name '*.mo' -delete

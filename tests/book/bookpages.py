@@ -1,4 +1,5 @@
-"""Shared facts about the built book for tests/book: where it is and which pages the TOC lists."""
+"""Shared facts about the built book for tests/book: where it is, which pages the TOC lists, and the
+two editions (English at the root, Chinese under zh/, built by `make build-book`)."""
 import pathlib
 
 import yaml
@@ -27,3 +28,17 @@ def toc_pages():
 
     walk({k: v for k, v in toc.items() if k != "root"})
     return pages
+
+
+# Edition -> its folder inside the built site (scripts/build_zh.py, web/qkv_book.py).
+EDITIONS = {"en": "", "zh": "zh/"}
+
+
+def edition_pages(editions=EDITIONS):
+    """Every TOC page of every edition, as site paths: 'book/preface', ..., 'zh/book/preface', ..."""
+    return [EDITIONS[e] + page for e in editions for page in toc_pages()]
+
+
+def edition_of(site_path):
+    """'zh' for 'zh/book/preface', 'en' for 'book/preface'."""
+    return next((e for e, prefix in EDITIONS.items() if prefix and site_path.startswith(prefix)), "en")

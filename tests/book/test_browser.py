@@ -9,6 +9,11 @@ with widgets, every control of every widget is moved and the picture it shows
 must change (compared by the SHA-256 of the image bytes, since each switch
 makes a new blob: URL anyway).
 
+Every check runs on both editions (English at the root, Chinese under zh/). The
+language switch is visible at both widths, reachable with the Tab key, and opens
+the same page of the other edition; the Chinese search lists chapters for 注意力;
+and the Chinese pages are drawn with a CJK font, not empty boxes.
+
 Screenshots of both widths land in test-artifacts/screens/ for a human to look
 at. scripts/measure_book.py prints the same measurements for every page.
 """
@@ -16,10 +21,10 @@ import urllib.parse
 
 import pytest
 
-from bookpages import ROOT, toc_pages
+from bookpages import EDITIONS, ROOT, edition_pages
 from pagemetrics import DESKTOP, PHONE, SHRUNK, measure, shrunk_figures, wait_for_widgets, wait_until_typeset
 
-PAGES = toc_pages()
+PAGES = edition_pages()       # both editions: 'book/preface', ..., 'zh/book/preface', ...
 SCREENS = ROOT / "test-artifacts" / "screens"
 
 # Visible text of the page, without code blocks (code may legitimately contain
@@ -162,7 +167,7 @@ def _controls(root):
     return root.query_selector_all(":scope > .widget-slider, :scope > .widget-toggle-buttons")
 
 
-PAGES_WITH_WIDGETS = [p for p in PAGES if p.startswith("notebooks/")]
+PAGES_WITH_WIDGETS = [p for p in PAGES if "notebooks/" in p]
 
 
 @pytest.mark.parametrize("page_path", PAGES_WITH_WIDGETS)
@@ -188,30 +193,39 @@ def test_widgets_respond_without_a_kernel(browser, server, page_path):
         page.close()
 
 
-FIRST_SCREEN_JS = """() => {
+FIRST_SCREEN_JS = """(startText) => {
   const onScreen = el => { const r = el.getBoundingClientRect();
                            return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight + 1; };
   const pictures = Array.from(document.querySelectorAll('main img')).filter(onScreen);
-  const start = Array.from(document.querySelectorAll('main a')).find(a => a.innerText.trim().startsWith('Start: Chapter 1'));
+  const start = Array.from(document.querySelectorAll('main a')).find(a => a.innerText.trim().startsWith(startText));
   return {pictures: pictures.map(i => ({src: i.getAttribute('src'), alt: i.alt, shown: i.getBoundingClientRect().width,
                                         natural: i.naturalWidth})),
           start: start ? {href: start.getAttribute('href'), onScreen: onScreen(start)} : null};
 }"""
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=lambda v: f"{v['width']}px")
-def test_preface_first_screen_has_the_picture_and_the_start_link(browser, server, viewport):
-    page, problems = _open(browser, server, PAGES[0], viewport=viewport)
+START = {"en": "Start: Chapter 1", "zh": "开始：第 1 章"}
+VIEWPORTS = [DESKTOP, PHONE]
+
+
+def _viewport_id(v):
+    return f"{v['width']}px"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=_viewport_id)
+def test_preface_first_screen_has_the_picture_and_the_start_link(browser, server, viewport, edition):
+    page, problems = _open(browser, server, f"{EDITIONS[edition]}book/preface", viewport=viewport)
     try:
         wait_until_typeset(page)
         SCREENS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENS / f"preface-first-screen-{viewport['width']}.png"))
-        seen = page.evaluate(FIRST_SCREEN_JS)
+        page.screenshot(path=str(SCREENS / f"{EDITIONS[edition].replace('/', '__')}preface-first-screen-{viewport['width']}.png"))
+        seen = page.evaluate(FIRST_SCREEN_JS, START[edition])
         assert len(seen["pictures"]) == 1, f"the first screen shows {len(seen['pictures'])} pictures: {seen['pictures']}"
         picture = seen["pictures"][0]
         assert len(picture["alt"]) > 40, f"the overview picture needs alt text that says what it shows: {picture['alt']!r}"
-        assert seen["start"], "the preface has no 'Start: Chapter 1' link"
-        assert seen["start"]["onScreen"], "the 'Start: Chapter 1' link is below the first screen"
+        assert seen["start"], f"the preface has no '{START[edition]}' link"
+        assert seen["start"]["onScreen"], f"the '{START[edition]}' link is below the first screen"
         assert seen["start"]["href"].endswith("notebooks/01_linear_projection.html"), seen["start"]
         assert problems == [], "\n".join(problems)
     finally:
@@ -224,12 +238,100 @@ SEARCH_JS = """() => Array.from(document.querySelectorAll('.search-button-field,
 }).map(el => el.className)"""
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=lambda v: f"{v['width']}px")
-def test_one_search_box(browser, server, viewport):
-    page, _ = _open(browser, server, PAGES_WITH_WIDGETS[0], viewport=viewport)
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=_viewport_id)
+def test_one_search_box(browser, server, viewport, edition):
+    page, _ = _open(browser, server, f"{EDITIONS[edition]}notebooks/01_linear_projection", viewport=viewport)
     try:
         wait_until_typeset(page)
         shown = page.evaluate(SEARCH_JS)
         assert len(shown) == 1, f"{len(shown)} search boxes or buttons on screen: {shown}"
+    finally:
+        page.close()
+
+
+# ---- the two editions ------------------------------------------------------------------
+
+SWITCH_JS = """() => {
+  const a = document.querySelector('a.qkv-language-switch');
+  if (!a) return null;
+  const r = a.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return {text: a.innerText.trim(), width: r.width, height: r.height,
+          inside: r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth && r.bottom <= window.innerHeight,
+          uncovered: !!hit && (hit === a || a.contains(hit)),
+          visible: getComputedStyle(a).visibility !== 'hidden'};
+}"""
+SWITCH_TEXT = {"en": "中文", "zh": "English"}
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=_viewport_id)
+@pytest.mark.parametrize("page_path", ["book/preface", "notebooks/01_linear_projection"])
+def test_language_switch_is_visible_and_works_from_the_keyboard(browser, server, page_path, viewport, edition):
+    """The switch shows on the first screen, Tab reaches it, and Enter opens the same page in the other edition."""
+    site_path = EDITIONS[edition] + page_path
+    page, problems = _open(browser, server, site_path, viewport=viewport)
+    try:
+        wait_until_typeset(page)
+        seen = page.evaluate(SWITCH_JS)
+        assert seen, f"{site_path} has no language switch"
+        assert seen["text"] == SWITCH_TEXT[edition], seen
+        assert seen["visible"] and seen["inside"] and seen["uncovered"] and seen["width"] >= 24, \
+            f"the switch is not plainly visible at {viewport['width']} px: {seen}"
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement && document.activeElement.matches('a.qkv-language-switch')"):
+                break
+        else:
+            pytest.fail(f"80 presses of Tab never reach the language switch on {site_path}")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        other = next(e for e in EDITIONS if e != edition)
+        assert page.url.endswith(f"/{EDITIONS[other]}{page_path}.html"), page.url
+        assert page.evaluate("document.querySelector('a.qkv-language-switch').innerText.trim()") == SWITCH_TEXT[other]
+        assert problems == [], "\n".join(problems)
+    finally:
+        page.close()
+
+
+SEARCH_RESULTS_JS = """() => Array.from(document.querySelectorAll('#search-results ul.search li a'))
+  .map(a => a.getAttribute('href'))"""
+
+
+def test_zh_search_lists_chapters(browser, server):
+    page, problems = _open(browser, server, "zh/search")
+    try:
+        page.goto(f"{server}/zh/search.html?q=" + urllib.parse.quote("注意力"), wait_until="load")
+        page.wait_for_function("document.querySelectorAll('#search-results ul.search li').length > 0", timeout=20000)
+        page.wait_for_load_state("networkidle")
+        hrefs = page.evaluate(SEARCH_RESULTS_JS)
+        assert any("book/glossary.html" in h for h in hrefs), f"searching 注意力 does not list the glossary: {hrefs}"
+        assert any("notebooks/" in h for h in hrefs), f"searching 注意力 lists no chapter: {hrefs}"
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENS / "zh__search-attention-1366.png"))
+        assert problems == [], "\n".join(problems)
+    finally:
+        page.close()
+
+
+# Draw two different Chinese characters in the page's own font: without a CJK font both come out
+# as the same empty box ("tofu"), so the screenshots would show boxes instead of Chinese.
+TOFU_JS = """() => {
+  const font = getComputedStyle(document.querySelector('main p')).font;
+  const draw = ch => { const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+                       const g = c.getContext('2d'); g.font = font.replace(/\\d+(\\.\\d+)?px/, '40px');
+                       g.fillText(ch, 4, 48); return c.toDataURL(); };
+  return {font: font, same: draw('注') === draw('意'), blank: draw('注') === draw(' ')};
+}"""
+
+
+def test_zh_pages_use_a_cjk_font(browser, server):
+    page, problems = _open(browser, server, "zh/book/preface")
+    try:
+        wait_until_typeset(page)
+        seen = page.evaluate(TOFU_JS)
+        assert not seen["same"] and not seen["blank"], \
+            f"Chinese characters render as identical boxes in {seen['font']!r}: install a CJK font (fonts-noto-cjk)"
     finally:
         page.close()

@@ -1,7 +1,8 @@
-"""Static checks of the built HTML: every page exists, none shows a traceback,
-none loads anything from another host, the course kit is in the site and every
-link to it works, and the header offers no .ipynb download and a repository
-button exactly when repository.url is set."""
+"""Static checks of the built HTML, in both editions (English at the root, Chinese under zh/):
+every page exists, none shows a traceback, none loads anything from another host, the course
+kit is in the site and every link to it works, and the header offers no .ipynb download and a
+repository button exactly when repository.url is set. tests/book/test_editions.py checks what
+is particular to the two editions."""
 import html.parser
 import re
 import sys
@@ -11,9 +12,9 @@ import zipfile
 import pytest
 import yaml
 
-from bookpages import ROOT, toc_pages
+from bookpages import EDITIONS, ROOT, edition_pages, toc_pages
 
-PAGES = toc_pages()
+PAGES = edition_pages()          # every TOC page of both editions: 'book/preface', 'zh/book/preface', ...
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
@@ -42,8 +43,9 @@ def remote(url):
 
 
 def test_toc_is_not_empty():
-    assert len(PAGES) >= 3, PAGES
-    assert PAGES[0] == "book/preface"
+    assert len(toc_pages()) >= 3, toc_pages()
+    assert toc_pages()[0] == "book/preface"
+    assert len(PAGES) == len(EDITIONS) * len(toc_pages())
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -70,7 +72,7 @@ def test_page_loads_nothing_from_other_hosts(built_html, page):
 def test_static_css_and_js_name_no_other_host(built_html):
     """Fonts and imports in the theme's CSS, and URLs our own JS fetches, stay local."""
     offenders = []
-    for path in (built_html / "_static").rglob("*.css"):
+    for path in built_html.glob("**/_static/**/*.css"):
         for url in re.findall(r"""url\(\s*['"]?([^'")]+)""", path.read_text(encoding="utf-8", errors="replace")):
             if remote(url):
                 offenders.append(f"{path.relative_to(built_html)}: {url}")
@@ -80,8 +82,9 @@ def test_static_css_and_js_name_no_other_host(built_html):
     assert offenders == []
 
 
-def test_offline_assets_are_served(built_html):
-    vendor = built_html / "_static" / "vendor"
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_offline_assets_are_served(built_html, edition):
+    vendor = built_html / EDITIONS[edition] / "_static" / "vendor"
     for rel in ["mathjax/tex-mml-chtml.js", "require.js", "html-manager/embed-amd.js", "qkv-widgets-config.js"]:
         assert (vendor / rel).is_file(), f"missing offline asset {rel}"
     # MathJax 3, as the Sphinx 7 pages expect (npm's latest, 4.x, is not).
@@ -89,8 +92,9 @@ def test_offline_assets_are_served(built_html):
     assert re.search(r'VERSION\s*=\s*"3\.\d+\.\d+"', source), "the served MathJax is not version 3"
 
 
-def test_index_redirects_to_preface(built_html):
-    assert "book/preface.html" in (built_html / "index.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_index_redirects_to_preface(built_html, edition):
+    assert "book/preface.html" in (built_html / EDITIONS[edition] / "index.html").read_text(encoding="utf-8")
 
 
 # ---- the course kit, the header buttons ---------------------------------------
@@ -107,13 +111,15 @@ def _kit_links(built_html):
     return links
 
 
-def test_site_offers_the_course_kit(built_html):
-    kits = list(built_html.glob(f"_downloads/*/{KIT}"))
-    assert len(kits) == 1, f"expected one {KIT} in _build/html/_downloads, found {kits}"
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_site_offers_the_course_kit(built_html, edition):
+    """Each edition's pages link their own copy (Sphinx copies downloads per build)."""
+    kits = list((built_html / EDITIONS[edition]).glob(f"_downloads/*/{KIT}"))
+    assert len(kits) == 1, f"expected one {KIT} in _build/html/{EDITIONS[edition]}_downloads, found {kits}"
     with zipfile.ZipFile(kits[0]) as zf:
         names = set(zf.namelist())
         assert zf.testzip() is None, "the kit's zip is damaged"
-    notebooks = {f"qkv-course-kit/{p}.ipynb" for p in PAGES if p.startswith("notebooks/")}
+    notebooks = {f"qkv-course-kit/{p}.ipynb" for p in toc_pages() if p.startswith("notebooks/")}
     missing = notebooks - names
     assert not missing, f"the kit lacks {sorted(missing)}"
     assert {"qkv-course-kit/README.md", "qkv-course-kit/src/helpers/__init__.py"} <= names
@@ -121,7 +127,8 @@ def test_site_offers_the_course_kit(built_html):
 
 def test_every_link_to_the_kit_works(built_html):
     links = _kit_links(built_html)
-    assert any(page == PAGES[0] for page, _ in links), "the preface does not link the course kit"
+    for prefix in EDITIONS.values():
+        assert any(page == f"{prefix}book/preface" for page, _ in links), f"{prefix}book/preface does not link the kit"
     for page, href in links:
         target = (built_html / page).parent / urllib.parse.unquote(href)
         assert target.resolve().is_file(), f"{page} links the kit as {href}, which is not in the site"
