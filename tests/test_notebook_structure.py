@@ -120,6 +120,8 @@ def test_relative_links_point_to_files(path):
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
             if re.match(r"[a-z]+:|#", target):
                 continue
+            if target == "../qkv-course-kit.zip":  # built by scripts/make_kit.py; tests/book checks the link works
+                continue
             assert (path.parent / target.split("#")[0]).is_file(), f"{path.name} cell {i}: no file {target}"
 
 

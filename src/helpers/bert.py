@@ -53,7 +53,7 @@ def block_params(layer):
 def attention_mask_to_mask(attention_mask):
     """Turn a tokenizer's ``attention_mask`` (1 = real, 0 = padding) into a mask.
 
-    Taught in chapter 10.
+    Used in chapter 8.
 
     Parameters
     ----------
@@ -83,7 +83,7 @@ def attention_mask_to_mask(attention_mask):
 
 
 def bert_attention(x, layer, *, num_heads, mask=None, eps=1e-12):
-    """BERT's attention sublayer: attention, residual, LayerNorm (chapter 10).
+    """BERT's attention sublayer: attention, residual, LayerNorm (the first half of :func:`bert_layer`).
 
     ``LayerNorm(x + MHA(x))`` with the layer's ``query``, ``key``, ``value``
     and ``attention.output.dense`` weights and biases.
@@ -117,7 +117,7 @@ def bert_attention(x, layer, *, num_heads, mask=None, eps=1e-12):
 
 
 def bert_feed_forward(x, layer, eps=1e-12):
-    """BERT's feed-forward sublayer (chapter 10).
+    """BERT's feed-forward sublayer (the second half of :func:`bert_layer`).
 
     ``LayerNorm(x + gelu(x @ W1 + b1) @ W2 + b2)``, F = 1536 for MiniLM.
 

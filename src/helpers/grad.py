@@ -34,7 +34,7 @@ __all__ = [
 
 
 def sum_to_shape(grad, shape):
-    """Sum ``grad`` over the axes along which an input of ``shape`` was broadcast (chapter 9).
+    """Sum ``grad`` over the axes along which an input of ``shape`` was broadcast (used by the backward passes below).
 
     Broadcasting copies an input along an axis; the gradient of a copy is the
     sum of the gradients of its copies. So extra leading axes are summed away,
@@ -191,7 +191,7 @@ def _sdpa_grads(q, k, v, weights, d_out, scale):
 
 @keeps_float16('x', 'w', 'd_out', 'b')
 def linear_backward(x, w, d_out, b=None):
-    """Gradients of a linear projection ``y = x @ w + b`` (chapter 9).
+    """Gradients of a linear projection ``y = x @ w + b`` (used by :func:`helpers.tiny.loss_and_grads`).
 
     ``dx = d_out w^T``; ``dw = x^T d_out`` summed over every row of every
     leading axis (all tokens of all sequences share ``w``); ``db`` is the sum
@@ -355,7 +355,9 @@ def _sum_kv_groups(grad, num_kv_heads):
 
 @keeps_float16('x', 'gamma', 'd_out')
 def rms_norm_backward(x, gamma, d_out, eps=1e-5):
-    """Gradients of :func:`helpers.norms.rms_norm` with respect to x and gamma (chapter 9).
+    """Gradients of :func:`helpers.norms.rms_norm` with respect to x and gamma.
+
+    Used by :func:`helpers.tiny.loss_and_grads`.
 
     With ``r = 1 / sqrt(mean(x**2) + eps)`` per row, ``n = x r`` and
     ``y = n * gamma``: ``dn = d_out * gamma``, and since ``r`` depends on
@@ -487,7 +489,7 @@ def cross_entropy_backward(logits, targets, where=None):
 
 
 def adam_step(params, grads, state=None, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One step of Adam (Kingma and Ba, 2015) on a dict of arrays (chapter 9).
+    """One step of Adam (Kingma and Ba, 2015) on a dict of arrays (the optimiser of :func:`helpers.tiny.train`).
 
     For every parameter ``p`` with gradient ``g``: running means
     ``m = beta1 m + (1 - beta1) g`` and ``v = beta2 v + (1 - beta2) g**2``,

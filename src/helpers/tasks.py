@@ -150,7 +150,9 @@ class Lookup:
 
 @dataclass(frozen=True)
 class PreviousToken:
-    """Output the previous token: the target at position t is the token at t - 1 (chapter 9).
+    """Output the previous token: the target at position t is the token at t - 1.
+
+    Trained by :func:`helpers.recipes.train_previous_token`.
 
     Tokens are drawn uniformly at random, so nothing but the position of the
     previous token predicts it. Position 0 has no previous token and is not scored.

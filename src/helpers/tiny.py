@@ -268,7 +268,9 @@ def _norm_backward(config, params, name, x, d_out, grads):
 
 
 def cosine_lr(peak, steps, warmup=0):
-    """A learning-rate schedule: linear warm-up to ``peak``, then a cosine down to 0 at ``steps`` (chapter 9).
+    """A learning-rate schedule: linear warm-up to ``peak``, then a cosine down to 0 at ``steps``.
+
+    The schedule of :mod:`helpers.recipes`.
 
     Parameters
     ----------
@@ -297,7 +299,7 @@ def cosine_lr(peak, steps, warmup=0):
 
 @dataclass
 class TrainingRun:
-    """The result of :func:`train` (chapter 9).
+    """The result of :func:`train`: the trained parameters and the loss of every step.
 
     Attributes
     ----------
