@@ -143,163 +143,7 @@ def test_draw_transform_labels_a_basis_vector_sent_to_zero():
     assert ax1.get_title() == "after: x @ W  (det +0.00, rank 1)"
 
 
-# ---- chapter 11/12
-
-@pytest.mark.parametrize("h, h_kv", [(9, 3), (12, 4), (9, 9), (9, 1)])
-def test_draw_kv_sharing_joins_each_query_head_to_its_kv_head(h, h_kv):
-    fig = Figure(figsize=(6, 2))
-    ax = fig.subplots()
-    kv_of = plotting.draw_kv_sharing(ax, h, h_kv)
-    n_rep = h // h_kv
-    assert kv_of.tolist() == [q // n_rep for q in range(h)]   # blocks of neighbours, not h % H_kv
-    labels = [t.get_text() for t in ax.texts]
-    assert labels == [f"q{q}" for q in range(h)] + [f"kv{g}" for g in range(h_kv)]
-    assert len(ax.lines) == h
-    for q, line in enumerate(ax.lines):                        # each line ends under its kv head's block
-        x_top, x_bottom = line.get_xdata()
-        assert x_top == q and x_bottom == (q // n_rep + 0.5) * n_rep - 0.5
-    assert ax.get_title() == f"H = {h}, H_kv = {h_kv}"
-
-
-@pytest.mark.parametrize("h, h_kv", [(9, 2), (0, 1), (9, 0), (9.0, 3), (True, 1)])
-def test_draw_kv_sharing_rejects_bad_counts(h, h_kv):
-    fig = Figure()
-    with pytest.raises(ValueError, match="must be a positive integer that divides num_heads"):
-        plotting.draw_kv_sharing(fig.subplots(), h, h_kv)
-
-
-@pytest.mark.parametrize("shares", [False, True])
-def test_draw_cost_bars_draws_the_cost_table(shares):
-    from helpers import cost
-    steps = cost.mha_costs(1, 64, 64, 32, 4, 2, 8)
-    fig = Figure(figsize=(6, 3))
-    ax_f, ax_b = fig.subplots(1, 2, sharey=True)
-    flops, moved = plotting.draw_cost_bars(ax_f, ax_b, steps, shares=shares)
-    raw_f = np.array([s["flops"] for s in steps], dtype=float)
-    raw_b = np.array([s["bytes"] for s in steps], dtype=float)
-    expected_f = 100 * raw_f / raw_f.sum() if shares else raw_f / 1e9
-    expected_b = 100 * raw_b / raw_b.sum() if shares else raw_b / 2**20
-    np.testing.assert_allclose(flops, expected_f)
-    np.testing.assert_allclose(moved, expected_b)
-    np.testing.assert_allclose([r.get_width() for r in ax_f.patches], expected_f)
-    np.testing.assert_allclose([r.get_width() for r in ax_b.patches], expected_b)
-    assert [t.get_text() for t in ax_f.get_yticklabels()] == [s["step"] for s in steps]
-    assert ax_f.yaxis_inverted() and ax_f.get_title() and ax_b.get_title() and ax_f.get_xlabel()
-    if shares:
-        assert "GFLOP in all" in ax_f.get_title() and "MiB moved in all" in ax_b.get_title()
-
-
-@pytest.mark.parametrize("steps", [[], [{"step": "q_proj", "flops": 1}], ["q_proj"]])
-def test_draw_cost_bars_rejects_bad_steps(steps):
-    fig = Figure()
-    ax_f, ax_b = fig.subplots(1, 2)
-    with pytest.raises(ValueError, match="non-empty list of dicts"):
-        plotting.draw_cost_bars(ax_f, ax_b, steps)
-
-
-# ---- chapter 7
-
-def test_position_map_ticks_every_step_and_centres_signed_colours():
-    fig = Figure()
-    ax = fig.subplots()
-    m = np.linspace(-0.5, 2.0, 512 * 300).reshape(512, 300)
-    image = plotting.position_map(ax, m, title="t", xlabel="x", ylabel="y")
-    assert list(ax.get_yticks()) == list(range(0, 512, 100))  # 512 / 6 -> a step of 100
-    assert list(ax.get_xticks()) == list(range(0, 300, 100))
-    assert image.get_clim() == (-2.0, 2.0) and image.get_cmap().name == plotting.WEIGHT_CMAP
-    assert ax.get_title() == "t" and ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
-    assert len(fig.axes) == 2  # the colorbar
-
-
-def test_position_map_given_step_and_unsigned_colours():
-    fig = Figure()
-    ax = fig.subplots()
-    image = plotting.position_map(ax, np.arange(12.0).reshape(3, 4), title="t", xlabel="x", ylabel="y",
-                                  tick_step=2, symmetric=False, colorbar=False)
-    assert list(ax.get_xticks()) == [0, 2] and list(ax.get_yticks()) == [0, 2]
-    assert image.get_clim() == (0.0, 11.0) and image.get_cmap().name == plotting.ATTENTION_CMAP
-    assert len(fig.axes) == 1
-
-
-@pytest.mark.parametrize("matrix, step, match", [
-    (np.zeros(5), None, "2-D"),
-    (np.zeros((0, 3)), None, "non-empty"),
-    (np.zeros((3, 3)), 0, "tick_step"),
-    (np.zeros((3, 3)), 1.5, "tick_step"),
-    (np.zeros((3, 3)), True, "tick_step"),
-])
-def test_position_map_rejects_bad_input(matrix, step, match):
-    with pytest.raises(ValueError, match=match):
-        plotting.position_map(Figure().subplots(), matrix, title="t", xlabel="x", ylabel="y", tick_step=step)
-
-
-# ---- chapter 8
-
-def texts(ax):
-    return [t.get_text() for t in ax.texts]
-
-
-@pytest.mark.parametrize("num_heads", [1, 3, 4])
-def test_draw_residual_stream_draws_the_heads_norms_and_additions(num_heads):
-    fig = Figure(figsize=(6.4, 7))
-    ax = fig.add_subplot()
-    plotting.draw_residual_stream(ax, num_heads=num_heads)
-    labels = texts(ax)
-    assert [t for t in labels if t.startswith("head ")] == [f"head {h}" for h in range(num_heads)]
-    assert labels.count("norm") == 2 and labels.count("+") == 2
-    assert any("W_q" in t and "W_k" in t and "W_v" in t for t in labels) and any("W_o" in t for t in labels)
-    assert not ax.axison
-
-
-@pytest.mark.parametrize("bad", [0, 5, "3"])
-def test_draw_residual_stream_rejects_a_bad_head_count(bad):
-    fig = Figure()
-    with pytest.raises(ValueError, match="num_heads must be 1, 2, 3 or 4"):
-        plotting.draw_residual_stream(fig.add_subplot(), num_heads=bad)
-
-
-@pytest.mark.parametrize("position, on_stream", [("pre", False), ("post", True)])
-def test_draw_norm_placement_puts_the_norms_on_the_branch_or_the_stream(position, on_stream):
-    fig = Figure(figsize=(3.2, 5))
-    ax = fig.add_subplot()
-    plotting.draw_norm_placement(ax, position)
-    norms = [t for t in ax.texts if t.get_text() == "norm"]
-    assert len(norms) == 2
-    stream_x = 1.0
-    assert all((t.get_position()[0] == stream_x) == on_stream for t in norms)
-    assert ax.get_title().startswith(f"{position}-norm")
-
-
-def test_draw_norm_placement_rejects_an_unknown_position():
-    with pytest.raises(ValueError, match="'pre' or 'post'"):
-        plotting.draw_norm_placement(Figure().add_subplot(), "middle")
-
-
-def test_depth_band_plots_the_mean_and_the_range():
-    fig = Figure()
-    ax = fig.add_subplot()
-    runs = np.array([[1.0, 2.0, 4.0], [1.0, 4.0, 2.0]])  # R = 2 runs, L + 1 = 3 depths
-    mean = plotting.depth_band(ax, runs, label="pre", color="C0")
-    np.testing.assert_allclose(mean, [1.0, 3.0, 3.0])
-    (line,) = ax.lines
-    np.testing.assert_allclose(line.get_ydata(), mean)
-    assert line.get_label() == "pre"
-    (band,) = ax.collections
-    ys = band.get_paths()[0].vertices[:, 1]
-    assert ys.min() == 1.0 and ys.max() == 4.0
-
-
-@pytest.mark.parametrize("runs, depths, match", [
-    (np.ones(3), None, r"shape \(R, L \+ 1\)"),
-    (np.ones((0, 3)), None, r"shape \(R, L \+ 1\)"),
-    (np.ones((2, 3)), [0, 1], "one per depth"),
-])
-def test_depth_band_rejects_bad_shapes(runs, depths, match):
-    with pytest.raises(ValueError, match=match):
-        plotting.depth_band(Figure().add_subplot(), runs, label="x", color="C0", depths=depths)
-
-
-# ---- chapter 2/3
+# ---------------------------------------------------------------- chapter 2/3
 
 def test_draw_query_and_keys_draws_one_arrow_per_key_plus_the_query():
     fig, ax, _ = two_axes()
@@ -403,3 +247,159 @@ def test_head_heatmaps_numbers_the_keys_when_s_differs_from_t():
 def test_head_heatmaps_rejects_bad_input(weights, tokens, match):
     with pytest.raises(ValueError, match=match):
         plotting.head_heatmaps(Figure(), weights, tokens)
+
+
+# ---------------------------------------------------------------- chapter 7
+
+def test_position_map_ticks_every_step_and_centres_signed_colours():
+    fig = Figure()
+    ax = fig.subplots()
+    m = np.linspace(-0.5, 2.0, 512 * 300).reshape(512, 300)
+    image = plotting.position_map(ax, m, title="t", xlabel="x", ylabel="y")
+    assert list(ax.get_yticks()) == list(range(0, 512, 100))  # 512 / 6 -> a step of 100
+    assert list(ax.get_xticks()) == list(range(0, 300, 100))
+    assert image.get_clim() == (-2.0, 2.0) and image.get_cmap().name == plotting.WEIGHT_CMAP
+    assert ax.get_title() == "t" and ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    assert len(fig.axes) == 2  # the colorbar
+
+
+def test_position_map_given_step_and_unsigned_colours():
+    fig = Figure()
+    ax = fig.subplots()
+    image = plotting.position_map(ax, np.arange(12.0).reshape(3, 4), title="t", xlabel="x", ylabel="y",
+                                  tick_step=2, symmetric=False, colorbar=False)
+    assert list(ax.get_xticks()) == [0, 2] and list(ax.get_yticks()) == [0, 2]
+    assert image.get_clim() == (0.0, 11.0) and image.get_cmap().name == plotting.ATTENTION_CMAP
+    assert len(fig.axes) == 1
+
+
+@pytest.mark.parametrize("matrix, step, match", [
+    (np.zeros(5), None, "2-D"),
+    (np.zeros((0, 3)), None, "non-empty"),
+    (np.zeros((3, 3)), 0, "tick_step"),
+    (np.zeros((3, 3)), 1.5, "tick_step"),
+    (np.zeros((3, 3)), True, "tick_step"),
+])
+def test_position_map_rejects_bad_input(matrix, step, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.position_map(Figure().subplots(), matrix, title="t", xlabel="x", ylabel="y", tick_step=step)
+
+
+# ---------------------------------------------------------------- chapter 8
+
+def texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+@pytest.mark.parametrize("num_heads", [1, 3, 4])
+def test_draw_residual_stream_draws_the_heads_norms_and_additions(num_heads):
+    fig = Figure(figsize=(6.4, 7))
+    ax = fig.add_subplot()
+    plotting.draw_residual_stream(ax, num_heads=num_heads)
+    labels = texts(ax)
+    assert [t for t in labels if t.startswith("head ")] == [f"head {h}" for h in range(num_heads)]
+    assert labels.count("norm") == 2 and labels.count("+") == 2
+    assert any("W_q" in t and "W_k" in t and "W_v" in t for t in labels) and any("W_o" in t for t in labels)
+    assert not ax.axison
+
+
+@pytest.mark.parametrize("bad", [0, 5, "3"])
+def test_draw_residual_stream_rejects_a_bad_head_count(bad):
+    fig = Figure()
+    with pytest.raises(ValueError, match="num_heads must be 1, 2, 3 or 4"):
+        plotting.draw_residual_stream(fig.add_subplot(), num_heads=bad)
+
+
+@pytest.mark.parametrize("position, on_stream", [("pre", False), ("post", True)])
+def test_draw_norm_placement_puts_the_norms_on_the_branch_or_the_stream(position, on_stream):
+    fig = Figure(figsize=(3.2, 5))
+    ax = fig.add_subplot()
+    plotting.draw_norm_placement(ax, position)
+    norms = [t for t in ax.texts if t.get_text() == "norm"]
+    assert len(norms) == 2
+    stream_x = 1.0
+    assert all((t.get_position()[0] == stream_x) == on_stream for t in norms)
+    assert ax.get_title().startswith(f"{position}-norm")
+
+
+def test_draw_norm_placement_rejects_an_unknown_position():
+    with pytest.raises(ValueError, match="'pre' or 'post'"):
+        plotting.draw_norm_placement(Figure().add_subplot(), "middle")
+
+
+def test_depth_band_plots_the_mean_and_the_range():
+    fig = Figure()
+    ax = fig.add_subplot()
+    runs = np.array([[1.0, 2.0, 4.0], [1.0, 4.0, 2.0]])  # R = 2 runs, L + 1 = 3 depths
+    mean = plotting.depth_band(ax, runs, label="pre", color="C0")
+    np.testing.assert_allclose(mean, [1.0, 3.0, 3.0])
+    (line,) = ax.lines
+    np.testing.assert_allclose(line.get_ydata(), mean)
+    assert line.get_label() == "pre"
+    (band,) = ax.collections
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == 1.0 and ys.max() == 4.0
+
+
+@pytest.mark.parametrize("runs, depths, match", [
+    (np.ones(3), None, r"shape \(R, L \+ 1\)"),
+    (np.ones((0, 3)), None, r"shape \(R, L \+ 1\)"),
+    (np.ones((2, 3)), [0, 1], "one per depth"),
+])
+def test_depth_band_rejects_bad_shapes(runs, depths, match):
+    with pytest.raises(ValueError, match=match):
+        plotting.depth_band(Figure().add_subplot(), runs, label="x", color="C0", depths=depths)
+
+
+# ---------------------------------------------------------------- chapter 11/12
+
+@pytest.mark.parametrize("h, h_kv", [(9, 3), (12, 4), (9, 9), (9, 1)])
+def test_draw_kv_sharing_joins_each_query_head_to_its_kv_head(h, h_kv):
+    fig = Figure(figsize=(6, 2))
+    ax = fig.subplots()
+    kv_of = plotting.draw_kv_sharing(ax, h, h_kv)
+    n_rep = h // h_kv
+    assert kv_of.tolist() == [q // n_rep for q in range(h)]   # blocks of neighbours, not h % H_kv
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == [f"q{q}" for q in range(h)] + [f"kv{g}" for g in range(h_kv)]
+    assert len(ax.lines) == h
+    for q, line in enumerate(ax.lines):                        # each line ends under its kv head's block
+        x_top, x_bottom = line.get_xdata()
+        assert x_top == q and x_bottom == (q // n_rep + 0.5) * n_rep - 0.5
+    assert ax.get_title() == f"H = {h}, H_kv = {h_kv}"
+
+
+@pytest.mark.parametrize("h, h_kv", [(9, 2), (0, 1), (9, 0), (9.0, 3), (True, 1)])
+def test_draw_kv_sharing_rejects_bad_counts(h, h_kv):
+    fig = Figure()
+    with pytest.raises(ValueError, match="must be a positive integer that divides num_heads"):
+        plotting.draw_kv_sharing(fig.subplots(), h, h_kv)
+
+
+@pytest.mark.parametrize("shares", [False, True])
+def test_draw_cost_bars_draws_the_cost_table(shares):
+    from helpers import cost
+    steps = cost.mha_costs(1, 64, 64, 32, 4, 2, 8)
+    fig = Figure(figsize=(6, 3))
+    ax_f, ax_b = fig.subplots(1, 2, sharey=True)
+    flops, moved = plotting.draw_cost_bars(ax_f, ax_b, steps, shares=shares)
+    raw_f = np.array([s["flops"] for s in steps], dtype=float)
+    raw_b = np.array([s["bytes"] for s in steps], dtype=float)
+    expected_f = 100 * raw_f / raw_f.sum() if shares else raw_f / 1e9
+    expected_b = 100 * raw_b / raw_b.sum() if shares else raw_b / 2**20
+    np.testing.assert_allclose(flops, expected_f)
+    np.testing.assert_allclose(moved, expected_b)
+    np.testing.assert_allclose([r.get_width() for r in ax_f.patches], expected_f)
+    np.testing.assert_allclose([r.get_width() for r in ax_b.patches], expected_b)
+    assert [t.get_text() for t in ax_f.get_yticklabels()] == [s["step"] for s in steps]
+    assert ax_f.yaxis_inverted() and ax_f.get_title() and ax_b.get_title() and ax_f.get_xlabel()
+    if shares:
+        assert "GFLOP in all" in ax_f.get_title() and "MiB moved in all" in ax_b.get_title()
+
+
+@pytest.mark.parametrize("steps", [[], [{"step": "q_proj", "flops": 1}], ["q_proj"]])
+def test_draw_cost_bars_rejects_bad_steps(steps):
+    fig = Figure()
+    ax_f, ax_b = fig.subplots(1, 2)
+    with pytest.raises(ValueError, match="non-empty list of dicts"):
+        plotting.draw_cost_bars(ax_f, ax_b, steps)

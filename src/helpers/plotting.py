@@ -296,6 +296,432 @@ def draw_projection_to_line(ax_in, ax_out, points, w, *, pair=None, lim=3.0):
     return y
 
 
+# ---------------------------------------------------------------- chapter 2/3
+
+def draw_query_and_keys(ax, query, keys, labels=None, *, colors="tab:blue", label_at=1.2,
+                        query_label="query", title="keys and the query", xlabel="dimension 0",
+                        ylabel="dimension 1", fontsize=10, limits=None):
+    """Draw 2-D keys as labelled arrows from the origin, and the query as a thick black arrow.
+
+    The picture of a dot-product match in the plane: the key whose arrow
+    points most nearly along the query's, and is longest, gets the largest
+    score ``q . k``. The axes are equal and large enough for every arrow and
+    label.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    query : array_like, shape (2,)
+        One query (d_k = 2).
+    keys : array_like, shape (S, 2)
+        One key per row.
+    labels : sequence of str, optional
+        One label per key, written beyond the tip of its arrow (may hold a
+        line break), aligned away from the origin so that neighbouring
+        labels do not overlap. Default ``"k0"``, ``"k1"``, ...
+    colors : str or sequence of str
+        One colour for every key, or one per key.
+    label_at : float
+        Where a key's label sits, as a multiple of the key (1.2: a little
+        beyond the tip).
+    query_label : str
+        Written beside the middle of the query's arrow.
+    title, xlabel, ylabel : str
+        Panel title and axis labels.
+    fontsize : float
+        Size of the labels (10 stays legible when the figure is shown at
+        about 80% of its width).
+    limits : ((float, float), (float, float)), optional
+        The x and y limits. Default: every arrow and label anchor, plus a
+        margin of 0.7 (long labels may need more).
+
+    Returns
+    -------
+    scores : ndarray, shape (S,)
+        ``keys @ query``, the score of each key, from :func:`helpers.linear`.
+
+    Raises
+    ------
+    ValueError
+        If ``query`` is not (2,), ``keys`` is not (S, 2), or a label or
+        colour list does not have one entry per key.
+
+    Used in Chapters 2 and 3.
+    """
+    q = np.asarray(query, dtype=float)
+    if q.shape != (2,):
+        raise ValueError(f"query must have shape (2,) to draw it in the plane, but has shape {q.shape}")
+    k = _check_points(keys, "keys")
+    n_keys = len(k)
+    labels = [f"k{j}" for j in range(n_keys)] if labels is None else list(labels)
+    color_list = [colors] * n_keys if isinstance(colors, str) else list(colors)
+    for given, what in ((labels, "labels"), (color_list, "colors")):
+        if len(given) != n_keys:
+            raise ValueError(f"{what} has {len(given)} entries but there are {n_keys} keys (keys has shape {k.shape})")
+    for key, label, color in zip(k, labels, color_list):
+        ax.annotate("", xy=key, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=color, lw=1.8))
+        direction = key / (float(np.hypot(*key)) or 1.0)
+        ha = "left" if direction[0] > 0.3 else "right" if direction[0] < -0.3 else "center"
+        va = "bottom" if direction[1] > 0.3 else "top" if direction[1] < -0.3 else "center"
+        ax.text(*(key * label_at), label, color=color, ha=ha, va=va, fontsize=fontsize)
+    ax.annotate("", xy=q, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color="black", lw=2.5))
+    norm = float(np.hypot(*q)) or 1.0
+    beside = q / 2 + 0.3 * np.array([q[1], -q[0]]) / norm   # the middle of the arrow, moved off it
+    ax.text(*beside, query_label, fontweight="bold", ha="center", va="center", fontsize=fontsize)
+    if limits is None:
+        ends = np.vstack([k * label_at, q, np.zeros((1, 2))])
+        low, high = ends.min(axis=0) - 0.7, ends.max(axis=0) + 0.7
+        limits = ((low[0], high[0]), (low[1], high[1]))
+    ax.set(xlim=limits[0], ylim=limits[1], aspect="equal", title=title, xlabel=xlabel, ylabel=ylabel)
+    return linear(k, q[:, None])[:, 0]
+
+
+# ---------------------------------------------------------------- chapter 5
+
+#: Grey levels for boolean masks: white = may attend, black = forbidden. Never the attention colormap,
+#: so that a mask cannot be mistaken for a matrix of weights.
+MASK_CMAP = "Greys_r"
+
+
+def mask_heatmap(ax, mask, row_labels=None, col_labels=None, title=None, *,
+                 xlabel="key token", ylabel="query token", annotate=True):
+    """Draw a boolean mask in black and white: white (1) = may attend, black (0) = forbidden.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    mask : array_like of bool, shape (T, S)
+        True where query t may attend to key s (the course's convention).
+        0 and 1 are accepted too.
+    row_labels, col_labels : sequence of str, optional
+        Tick labels, e.g. the query and key tokens.
+    title : str, optional
+        Panel title. Default: ``"mask (T, S)"`` with the real shape.
+    xlabel, ylabel : str
+        Axis labels (default: key token and query token).
+    annotate : bool
+        Write 1 or 0 in each cell.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not 2-D, holds values other than True/False (0/1), or a
+        label list has the wrong length.
+
+    Used in Chapter 5.
+    """
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"mask_heatmap needs a 2-D mask of shape (T, S), but got shape {m.shape}")
+    if m.dtype != np.bool_ and not (m.dtype.kind in "iuf" and np.all((m == 0) | (m == 1))):
+        raise ValueError(f"mask_heatmap needs True/False (or 1/0) values, but got dtype {m.dtype} "
+                         "with other values")
+    title = title if title is not None else f"mask {m.shape}"
+    return heatmap(ax, m.astype(float), row_labels, col_labels, title=title, cmap=MASK_CMAP,
+                   xlabel=xlabel, ylabel=ylabel, vmin=0, vmax=1, annotate=annotate, fmt=".0f",
+                   colorbar=False)
+
+
+# ---------------------------------------------------------------- chapter 6
+
+def head_heatmaps(fig, weights, tokens, *, ncols=None, fontsize=None):
+    """Draw one (T, T) heatmap of attention weights per head on a grid, with one shared colorbar.
+
+    Only the left column gets query labels and only the bottom row key labels,
+    so that many small panels stay readable.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure or SubFigure
+        Where to draw (a widget frame's figure, or a subfigure).
+    weights : array_like, shape (H, T, S)
+        The attention weights of each head.
+    tokens : sequence of str
+        The T token labels (used for the queries and, when S = T, the keys;
+        otherwise the keys are numbered).
+    ncols : int, optional
+        Panels per row. Default: H for H <= 2, else ceil(H / 2).
+    fontsize : float, optional
+        Tick label size. Default: 9 for H <= 2, else 7.
+
+    Returns
+    -------
+    list of matplotlib Axes
+        One per head, in head order.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not 3-D or ``tokens`` does not have T labels.
+
+    Used in Chapter 6.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 3:
+        raise ValueError(f"head_heatmaps needs weights of shape (H, T, S), but got shape {w.shape}")
+    n_heads, n_q, n_k = w.shape
+    if len(tokens) != n_q:
+        raise ValueError(f"tokens has {len(tokens)} labels but the weights have T = {n_q} queries")
+    ncols = ncols or (n_heads if n_heads <= 2 else -(-n_heads // 2))
+    nrows = -(-n_heads // ncols)
+    size = fontsize or (9 if n_heads <= 2 else 7)
+    keys = list(tokens) if n_k == n_q else [str(s) for s in range(n_k)]
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax in axes[n_heads:]:
+        ax.set_visible(False)
+    for h, ax in enumerate(axes[:n_heads]):
+        bottom, first = h + ncols >= n_heads, h % ncols == 0
+        image = heatmap(ax, w[h], tokens, keys, title=f"head {h}", colorbar=False, vmin=0, vmax=1,
+                        xlabel="key" if bottom else "", ylabel="query" if first else "")
+        ax.tick_params(labelsize=size)
+        ax.tick_params(axis="x", labelrotation=90)
+        if not first:
+            ax.set_yticklabels([])
+        if not bottom:
+            ax.set_xticklabels([])
+    fig.colorbar(image, ax=list(axes[:n_heads]), shrink=0.8, label="attention weight")
+    return list(axes[:n_heads])
+
+
+# ---------------------------------------------------------------- chapter 7
+
+def position_map(ax, matrix, *, title, xlabel, ylabel, tick_step=None, symmetric=True, colorbar=True):
+    """Draw a large position-by-something matrix (e.g. a 512 x 512 similarity map) with a tick every few rows (chapter 7).
+
+    :func:`heatmap` labels every row and column, which is right for a few
+    tokens and unreadable for hundreds of positions. This one puts a tick
+    every ``tick_step`` rows and columns, labelled with the index.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    matrix : array_like, shape (T, S)
+        E.g. cosine similarities of position vectors, or a (T, D) position table.
+    title, xlabel, ylabel : str
+    tick_step : int, optional
+        Distance between ticks; default about a sixth of the longer side,
+        rounded to 1, 2 or 5 times a power of ten.
+    symmetric : bool, default True
+        Centre the colours on 0 with :data:`WEIGHT_CMAP` (similarities and
+        sines are signed); False uses :data:`ATTENTION_CMAP` and the data range.
+    colorbar : bool, default True
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not 2-D and non-empty, or ``tick_step`` is not a positive integer.
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"position_map needs a non-empty 2-D matrix, but got shape {m.shape}")
+    if tick_step is None:
+        target = max(m.shape) / 6
+        tick_step = int(min((s * 10 ** e for e in range(7) for s in (1, 2, 5) if s * 10 ** e >= target),
+                            default=1))
+    elif isinstance(tick_step, bool) or not isinstance(tick_step, (int, np.integer)) or tick_step < 1:
+        raise ValueError(f"tick_step must be a positive integer, got {tick_step!r}")
+    if symmetric:
+        limit = float(np.max(np.abs(m))) or 1.0
+        kw = dict(cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit)
+    else:
+        kw = dict(cmap=ATTENTION_CMAP)
+    image = ax.imshow(m, aspect="auto", interpolation="nearest", **kw)
+    ax.set_xticks(range(0, m.shape[1], tick_step))
+    ax.set_yticks(range(0, m.shape[0], tick_step))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax)
+    return image
+
+
+# ---------------------------------------------------------------- chapter 8
+
+#: Colours of the transformer block's diagrams: the residual stream, attention, the MLP, the norms.
+BLOCK_COLORS = {"stream": "#4a4a4a", "attention": "#d9730d", "mlp": "#2e8b57", "norm": "#6a5acd"}
+
+
+def _box(ax, x0, y0, width, height, text, color, *, fontsize=13, fill=0.15, dashed=False):
+    """A rounded box from (x0, y0) with its text in the middle; returns the patch."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import FancyBboxPatch
+
+    patch = FancyBboxPatch((x0, y0), width, height, boxstyle="round,pad=0.02,rounding_size=0.15",
+                           fc=to_rgba(color, fill), ec=color, lw=1.2 if dashed else 2,
+                           ls="--" if dashed else "-", zorder=2)
+    ax.add_patch(patch)
+    if text:
+        ax.text(x0 + width / 2, y0 + height / 2, text, ha="center", va="center", fontsize=fontsize, zorder=3)
+    return patch
+
+
+def _flow(ax, points, color, *, arrow=True, lw=2.2):
+    """A polyline through ``points``, with an arrowhead on its last segment."""
+    xs, ys = zip(*points)
+    ax.plot(xs[:-1] if arrow else xs, ys[:-1] if arrow else ys, color=color, lw=lw, zorder=1,
+            solid_capstyle="round")
+    if arrow:
+        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, mutation_scale=16, shrinkA=0, shrinkB=0))
+
+
+def _plus(ax, x, y, color, radius=0.28):
+    """The addition of a residual connection: a circled plus on the stream."""
+    from matplotlib.patches import Circle
+
+    ax.add_patch(Circle((x, y), radius, fc="white", ec=color, lw=2, zorder=3))
+    ax.text(x, y, "+", ha="center", va="center", fontsize=15, fontweight="bold", color=color, zorder=4)
+
+
+def draw_residual_stream(ax, *, num_heads=3):
+    """Draw one pre-norm block around its residual stream: heads read through W_q, W_k, W_v, write through W_o.
+
+    The stream runs from the bottom (the block's input, one vector of width
+    D per token) to the top. The attention sublayer branches off, normalises
+    its copy, lets each head read it and adds the heads' output back through
+    W_o; the MLP sublayer does the same, one token at a time. Only draws: the
+    numbers of the chapter come from :func:`helpers.transformer_block`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Best about 5.4 x 7 inches: the text is sized to stay legible on a phone.
+    num_heads : int, default 3
+        How many head boxes to draw (1 to 4).
+
+    Raises
+    ------
+    ValueError
+        If ``num_heads`` is not 1, 2, 3 or 4.
+
+    Used in Chapter 8.
+    """
+    if num_heads not in (1, 2, 3, 4):
+        raise ValueError(f"num_heads must be 1, 2, 3 or 4 (room for the boxes), got {num_heads!r}")
+    c = BLOCK_COLORS
+    ax.set(xlim=(0, 10), ylim=(-0.4, 12.4))
+    ax.axis("off")
+    sx = 1.5  # the stream's x
+    _flow(ax, [(sx, 0.5), (sx, 11.6)], c["stream"], lw=4)
+    ax.text(sx, 0.1, "x: one vector per token, (T, D)", ha="left", va="center", fontsize=13)
+    ax.text(sx, 12.0, "to the next block", ha="left", va="center", fontsize=13)
+    ax.text(0.7, 6.0, "residual stream", rotation=90, ha="center", va="center", fontsize=14, color=c["stream"])
+
+    # attention: norm, H heads that read with W_q, W_k, W_v, then W_o back into the stream
+    _box(ax, 2.2, 0.9, 7.65, 4.75, "", c["attention"], fill=0.04, dashed=True)
+    ax.text(9.7, 5.15, "attention:\nmixes positions", ha="right", va="center", fontsize=13, color=c["attention"])
+    _flow(ax, [(sx, 1.6), (2.5, 1.6)], c["stream"])
+    _box(ax, 2.5, 1.25, 1.7, 0.7, "norm", c["norm"])
+    width, gap = 1.5, 0.2
+    left = 7.0 - (num_heads * width + (num_heads - 1) * gap) / 2
+    centers = [left + h * (width + gap) + width / 2 for h in range(num_heads)]
+    for h, cx in enumerate(centers):
+        _flow(ax, [(4.2, 1.6), (cx, 1.6), (cx, 2.75)], c["attention"], lw=1.6)
+        _box(ax, cx - width / 2, 2.75, width, 0.85, f"head {h}", c["attention"], fontsize=13)
+        _flow(ax, [(cx, 3.6), (cx, 4.35)], c["attention"], arrow=False, lw=1.6)
+    ax.text(7.0, 1.2, r"read: $W_q$, $W_k$, $W_v$", ha="center", va="center", fontsize=13)
+    _flow(ax, [(centers[-1], 4.35), (sx + 0.3, 4.35)], c["attention"])
+    ax.text(3.6, 4.75, r"write: $W_o$", ha="center", va="center", fontsize=13)
+    _plus(ax, sx, 4.35, c["attention"])
+
+    # the MLP: norm, up to F, activation, down to D, back into the stream
+    _box(ax, 2.2, 6.05, 7.65, 4.75, "", c["mlp"], fill=0.04, dashed=True)
+    ax.text(9.7, 10.2, "MLP:\neach token alone", ha="right", va="center", fontsize=13, color=c["mlp"])
+    _flow(ax, [(sx, 6.7), (2.5, 6.7)], c["stream"])
+    _box(ax, 2.5, 6.35, 1.7, 0.7, "norm", c["norm"])
+    _flow(ax, [(4.2, 6.7), (4.7, 6.7)], c["mlp"], lw=1.6)
+    _box(ax, 4.7, 6.35, 4.9, 2.3, "up: D \u2192 F\nGELU or SwiGLU\ndown: F \u2192 D", c["mlp"], fontsize=13)
+    _flow(ax, [(7.15, 8.65), (7.15, 9.5), (sx + 0.3, 9.5)], c["mlp"])
+    _plus(ax, sx, 9.5, c["mlp"])
+    return ax
+
+
+def draw_norm_placement(ax, norm_position):
+    """Draw where the norms sit in a block: on each branch (pre-norm) or on the stream after each addition (post-norm).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        About 2.7 x 5 inches per panel.
+    norm_position : {"pre", "post"}
+
+    Raises
+    ------
+    ValueError
+        If ``norm_position`` is not "pre" or "post".
+
+    Used in Chapter 8.
+    """
+    if norm_position not in ("pre", "post"):
+        raise ValueError(f"norm_position must be 'pre' or 'post', got {norm_position!r}")
+    c = BLOCK_COLORS
+    ax.set(xlim=(0, 6), ylim=(0, 10.6))
+    ax.axis("off")
+    sx, bx = 1.0, 4.0  # the stream's x, the sublayers' x
+    _flow(ax, [(sx, 0.3), (sx, 10.3)], c["stream"], lw=4)
+    for y, name, color in ((1.2, "attention", c["attention"]), (5.6, "MLP", c["mlp"])):
+        if norm_position == "pre":
+            _flow(ax, [(sx, y), (bx - 0.8, y)], c["stream"], arrow=False)
+            _box(ax, bx - 0.9, y - 0.38, 1.8, 0.76, "norm", c["norm"], fontsize=13)
+            _flow(ax, [(bx, y + 0.35), (bx, y + 1.0)], color)
+        else:
+            _flow(ax, [(sx, y), (bx, y), (bx, y + 1.0)], color)
+        _box(ax, bx - 1.45, y + 1.0, 2.9, 1.0, name, color, fontsize=13)
+        _flow(ax, [(bx, y + 2.0), (bx, y + 2.7), (sx + 0.3, y + 2.7)], color)
+        _plus(ax, sx, y + 2.7, color)
+        if norm_position == "post":
+            _box(ax, sx - 0.9, y + 3.22, 1.8, 0.76, "norm", c["norm"], fontsize=13)
+    ax.set_title("pre-norm\n(Llama, SmolLM2)\nx \u2190 x + f(norm(x))" if norm_position == "pre" else
+                 "post-norm\n(BERT, MiniLM)\nx \u2190 norm(x + f(x))", fontsize=13)
+    return ax
+
+
+def depth_band(ax, runs, *, label, color, depths=None, lw=2.0):
+    """Plot a quantity measured over several runs against depth: the mean as a line, the min-max range as a band.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    runs : array_like, shape (R, L + 1)
+        One row per run (e.g. per random seed), one column per depth.
+    label : str
+        The line's legend label.
+    color : str
+    depths : array_like, shape (L + 1,), optional
+        Default 0, 1, ..., L.
+    lw : float, default 2.0
+
+    Returns
+    -------
+    mean : ndarray, shape (L + 1,)
+        The plotted mean over the runs.
+
+    Raises
+    ------
+    ValueError
+        If ``runs`` is not 2-D with at least one run, or ``depths`` does not match its columns.
+
+    Used in Chapter 8.
+    """
+    r = np.asarray(runs, dtype=float)
+    if r.ndim != 2 or r.shape[0] < 1 or r.shape[1] < 1:
+        raise ValueError(f"runs must have shape (R, L + 1) with R >= 1, got shape {r.shape}")
+    x = np.arange(r.shape[1]) if depths is None else np.asarray(depths, dtype=float)
+    if x.shape != (r.shape[1],):
+        raise ValueError(f"depths has shape {x.shape} but runs has {r.shape[1]} columns (one per depth)")
+    mean = r.mean(axis=0)
+    ax.fill_between(x, r.min(axis=0), r.max(axis=0), color=color, alpha=0.2, lw=0)
+    ax.plot(x, mean, color=color, lw=lw, label=label)
+    return mean
+
+
 # ---------------------------------------------------------------- chapter 9: how q_proj, k_proj and v_proj learn
 
 def plot_loss(ax, losses, *, window=None, label=None, color="tab:blue", step=None, title="training loss",
@@ -520,8 +946,89 @@ def matrix_image(ax, matrix, *, title, xlabel, ylabel, every=8, vmin=None, vmax=
     return image
 
 
+# ---------------------------------------------------------------- chapter 10/13: several attention heatmaps on one figure
 
-# ---- chapter 11/12
+__all__ += ["attention_panels"]
+
+
+def attention_panels(axes, panels, *, label_size=9, xlabel="key token", ylabel="query token",
+                     colorbar_label="attention weight", key_ticks="all"):
+    """Draw one attention-weight heatmap per panel, with one shared colour bar (chapters 10 and 13).
+
+    Every panel uses :data:`ATTENTION_CMAP` with the colour limits 0 and 1,
+    so one colour means one weight in every panel. The axis labels go on the
+    outer panels only (x under the lowest panel of each column, y left of
+    the first column; the grid is read from each axes' subplot spec), the key
+    tokens are written vertically, and axes left over in the grid are hidden.
+
+    Parameters
+    ----------
+    axes : array of matplotlib Axes
+        E.g. ``plt.subplots(nrows, ncols)[1]``; a single Axes is allowed.
+    panels : sequence of (weights, row_labels, col_labels, title)
+        ``weights`` of shape (T, S): rows are queries, columns are keys;
+        ``row_labels`` has T entries and ``col_labels`` S entries (the
+        tokens); at most as many panels as axes.
+    label_size : float, default 9
+        Font size of the token labels.
+    xlabel, ylabel : str
+        Labels of the outer axes.
+    colorbar_label : str
+        Label of the colour bar.
+    key_ticks : {"all", "bottom"}, default "all"
+        "bottom" writes the key tokens under the bottom panels only, for a
+        stack of panels over the same keys.
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+
+    Raises
+    ------
+    ValueError
+        If there are more panels than axes, no panel, a panel is not a
+        4-tuple, or ``key_ticks`` is unknown; :func:`heatmap` raises for a
+        label list of the wrong length.
+    """
+    if key_ticks not in ("all", "bottom"):
+        raise ValueError(f"key_ticks must be 'all' or 'bottom', but is {key_ticks!r}")
+    flat = list(np.ravel(np.asarray(axes, dtype=object)))
+    panels = list(panels)
+    if not panels:
+        raise ValueError("panels is empty: give at least one (weights, row_labels, col_labels, title)")
+    if len(panels) > len(flat):
+        raise ValueError(f"{len(panels)} panels do not fit into {len(flat)} axes")
+    for k, panel in enumerate(panels):
+        if not isinstance(panel, (tuple, list)) or len(panel) != 4:
+            raise ValueError(f"panel {k} must be (weights, row_labels, col_labels, title), but is {type(panel).__name__}"
+                             + (f" of length {len(panel)}" if isinstance(panel, (tuple, list)) else ""))
+    # each used axes' (row, column) in its grid, from matplotlib's subplot spec;
+    # axes made without one count as a single row
+    places = []
+    for k, ax in enumerate(flat[:len(panels)]):
+        spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+        places.append((spec.rowspan.start, spec.colspan.start) if spec is not None else (0, k))
+    lowest = {}
+    for row, col in places:
+        lowest[col] = max(lowest.get(col, row), row)
+    image = None
+    for k, ax in enumerate(flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        weights, rows, cols, title = panels[k]
+        row, col = places[k]
+        bottom = row == lowest[col]
+        first_col = col == min(c for _, c in places)
+        image = heatmap(ax, weights, rows, cols, title=title, vmin=0, vmax=1, colorbar=False,
+                        xlabel=xlabel if bottom else "", ylabel=ylabel if first_col else "")
+        ax.tick_params(labelsize=label_size)
+        ax.tick_params(axis="x", labelrotation=90, labelbottom=bottom or key_ticks == "all")
+    visible = [ax for ax in flat if ax.get_visible()]
+    return visible[0].figure.colorbar(image, ax=visible, shrink=0.8, label=colorbar_label)
+
+
+# ---------------------------------------------------------------- chapter 11/12
 
 def draw_kv_sharing(ax, num_heads, num_kv_heads, *, fontsize=10, title=None):
     """Draw which key/value head each query head uses in grouped-query attention (chapter 11).
@@ -635,511 +1142,3 @@ def draw_cost_bars(ax_flops, ax_bytes, steps, *, shares=False):
         if not ax.yaxis_inverted():
             ax.invert_yaxis()
     return flops, moved
-
-
-# ---- chapter 7
-
-def position_map(ax, matrix, *, title, xlabel, ylabel, tick_step=None, symmetric=True, colorbar=True):
-    """Draw a large position-by-something matrix (e.g. a 512 x 512 similarity map) with a tick every few rows (chapter 7).
-
-    :func:`heatmap` labels every row and column, which is right for a few
-    tokens and unreadable for hundreds of positions. This one puts a tick
-    every ``tick_step`` rows and columns, labelled with the index.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    matrix : array_like, shape (T, S)
-        E.g. cosine similarities of position vectors, or a (T, D) position table.
-    title, xlabel, ylabel : str
-    tick_step : int, optional
-        Distance between ticks; default about a sixth of the longer side,
-        rounded to 1, 2 or 5 times a power of ten.
-    symmetric : bool, default True
-        Centre the colours on 0 with :data:`WEIGHT_CMAP` (similarities and
-        sines are signed); False uses :data:`ATTENTION_CMAP` and the data range.
-    colorbar : bool, default True
-
-    Returns
-    -------
-    matplotlib.image.AxesImage
-
-    Raises
-    ------
-    ValueError
-        If ``matrix`` is not 2-D and non-empty, or ``tick_step`` is not a positive integer.
-    """
-    m = np.asarray(matrix, dtype=float)
-    if m.ndim != 2 or m.size == 0:
-        raise ValueError(f"position_map needs a non-empty 2-D matrix, but got shape {m.shape}")
-    if tick_step is None:
-        target = max(m.shape) / 6
-        tick_step = int(min((s * 10 ** e for e in range(7) for s in (1, 2, 5) if s * 10 ** e >= target),
-                            default=1))
-    elif isinstance(tick_step, bool) or not isinstance(tick_step, (int, np.integer)) or tick_step < 1:
-        raise ValueError(f"tick_step must be a positive integer, got {tick_step!r}")
-    if symmetric:
-        limit = float(np.max(np.abs(m))) or 1.0
-        kw = dict(cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit)
-    else:
-        kw = dict(cmap=ATTENTION_CMAP)
-    image = ax.imshow(m, aspect="auto", interpolation="nearest", **kw)
-    ax.set_xticks(range(0, m.shape[1], tick_step))
-    ax.set_yticks(range(0, m.shape[0], tick_step))
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if colorbar:
-        ax.figure.colorbar(image, ax=ax)
-    return image
-
-
-# ---- chapter 8
-
-#: Colours of the transformer block's diagrams: the residual stream, attention, the MLP, the norms.
-BLOCK_COLORS = {"stream": "#4a4a4a", "attention": "#d9730d", "mlp": "#2e8b57", "norm": "#6a5acd"}
-
-
-def _box(ax, x0, y0, width, height, text, color, *, fontsize=13, fill=0.15, dashed=False):
-    """A rounded box from (x0, y0) with its text in the middle; returns the patch."""
-    from matplotlib.colors import to_rgba
-    from matplotlib.patches import FancyBboxPatch
-
-    patch = FancyBboxPatch((x0, y0), width, height, boxstyle="round,pad=0.02,rounding_size=0.15",
-                           fc=to_rgba(color, fill), ec=color, lw=1.2 if dashed else 2,
-                           ls="--" if dashed else "-", zorder=2)
-    ax.add_patch(patch)
-    if text:
-        ax.text(x0 + width / 2, y0 + height / 2, text, ha="center", va="center", fontsize=fontsize, zorder=3)
-    return patch
-
-
-def _flow(ax, points, color, *, arrow=True, lw=2.2):
-    """A polyline through ``points``, with an arrowhead on its last segment."""
-    xs, ys = zip(*points)
-    ax.plot(xs[:-1] if arrow else xs, ys[:-1] if arrow else ys, color=color, lw=lw, zorder=1,
-            solid_capstyle="round")
-    if arrow:
-        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
-                    arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, mutation_scale=16, shrinkA=0, shrinkB=0))
-
-
-def _plus(ax, x, y, color, radius=0.28):
-    """The addition of a residual connection: a circled plus on the stream."""
-    from matplotlib.patches import Circle
-
-    ax.add_patch(Circle((x, y), radius, fc="white", ec=color, lw=2, zorder=3))
-    ax.text(x, y, "+", ha="center", va="center", fontsize=15, fontweight="bold", color=color, zorder=4)
-
-
-def draw_residual_stream(ax, *, num_heads=3):
-    """Draw one pre-norm block around its residual stream: heads read through W_q, W_k, W_v, write through W_o.
-
-    The stream runs from the bottom (the block's input, one vector of width
-    D per token) to the top. The attention sublayer branches off, normalises
-    its copy, lets each head read it and adds the heads' output back through
-    W_o; the MLP sublayer does the same, one token at a time. Only draws: the
-    numbers of the chapter come from :func:`helpers.transformer_block`.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-        Best about 5.4 x 7 inches: the text is sized to stay legible on a phone.
-    num_heads : int, default 3
-        How many head boxes to draw (1 to 4).
-
-    Raises
-    ------
-    ValueError
-        If ``num_heads`` is not 1, 2, 3 or 4.
-
-    Used in Chapter 8.
-    """
-    if num_heads not in (1, 2, 3, 4):
-        raise ValueError(f"num_heads must be 1, 2, 3 or 4 (room for the boxes), got {num_heads!r}")
-    c = BLOCK_COLORS
-    ax.set(xlim=(0, 10), ylim=(-0.4, 12.4))
-    ax.axis("off")
-    sx = 1.5  # the stream's x
-    _flow(ax, [(sx, 0.5), (sx, 11.6)], c["stream"], lw=4)
-    ax.text(sx, 0.1, "x: one vector per token, (T, D)", ha="left", va="center", fontsize=13)
-    ax.text(sx, 12.0, "to the next block", ha="left", va="center", fontsize=13)
-    ax.text(0.7, 6.0, "residual stream", rotation=90, ha="center", va="center", fontsize=14, color=c["stream"])
-
-    # attention: norm, H heads that read with W_q, W_k, W_v, then W_o back into the stream
-    _box(ax, 2.2, 0.9, 7.65, 4.75, "", c["attention"], fill=0.04, dashed=True)
-    ax.text(9.7, 5.15, "attention:\nmixes positions", ha="right", va="center", fontsize=13, color=c["attention"])
-    _flow(ax, [(sx, 1.6), (2.5, 1.6)], c["stream"])
-    _box(ax, 2.5, 1.25, 1.7, 0.7, "norm", c["norm"])
-    width, gap = 1.5, 0.2
-    left = 7.0 - (num_heads * width + (num_heads - 1) * gap) / 2
-    centers = [left + h * (width + gap) + width / 2 for h in range(num_heads)]
-    for h, cx in enumerate(centers):
-        _flow(ax, [(4.2, 1.6), (cx, 1.6), (cx, 2.75)], c["attention"], lw=1.6)
-        _box(ax, cx - width / 2, 2.75, width, 0.85, f"head {h}", c["attention"], fontsize=13)
-        _flow(ax, [(cx, 3.6), (cx, 4.35)], c["attention"], arrow=False, lw=1.6)
-    ax.text(7.0, 1.2, r"read: $W_q$, $W_k$, $W_v$", ha="center", va="center", fontsize=13)
-    _flow(ax, [(centers[-1], 4.35), (sx + 0.3, 4.35)], c["attention"])
-    ax.text(3.6, 4.75, r"write: $W_o$", ha="center", va="center", fontsize=13)
-    _plus(ax, sx, 4.35, c["attention"])
-
-    # the MLP: norm, up to F, activation, down to D, back into the stream
-    _box(ax, 2.2, 6.05, 7.65, 4.75, "", c["mlp"], fill=0.04, dashed=True)
-    ax.text(9.7, 10.2, "MLP:\neach token alone", ha="right", va="center", fontsize=13, color=c["mlp"])
-    _flow(ax, [(sx, 6.7), (2.5, 6.7)], c["stream"])
-    _box(ax, 2.5, 6.35, 1.7, 0.7, "norm", c["norm"])
-    _flow(ax, [(4.2, 6.7), (4.7, 6.7)], c["mlp"], lw=1.6)
-    _box(ax, 4.7, 6.35, 4.9, 2.3, "up: D \u2192 F\nGELU or SwiGLU\ndown: F \u2192 D", c["mlp"], fontsize=13)
-    _flow(ax, [(7.15, 8.65), (7.15, 9.5), (sx + 0.3, 9.5)], c["mlp"])
-    _plus(ax, sx, 9.5, c["mlp"])
-    return ax
-
-
-def draw_norm_placement(ax, norm_position):
-    """Draw where the norms sit in a block: on each branch (pre-norm) or on the stream after each addition (post-norm).
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-        About 2.7 x 5 inches per panel.
-    norm_position : {"pre", "post"}
-
-    Raises
-    ------
-    ValueError
-        If ``norm_position`` is not "pre" or "post".
-
-    Used in Chapter 8.
-    """
-    if norm_position not in ("pre", "post"):
-        raise ValueError(f"norm_position must be 'pre' or 'post', got {norm_position!r}")
-    c = BLOCK_COLORS
-    ax.set(xlim=(0, 6), ylim=(0, 10.6))
-    ax.axis("off")
-    sx, bx = 1.0, 4.0  # the stream's x, the sublayers' x
-    _flow(ax, [(sx, 0.3), (sx, 10.3)], c["stream"], lw=4)
-    for y, name, color in ((1.2, "attention", c["attention"]), (5.6, "MLP", c["mlp"])):
-        if norm_position == "pre":
-            _flow(ax, [(sx, y), (bx - 0.8, y)], c["stream"], arrow=False)
-            _box(ax, bx - 0.9, y - 0.38, 1.8, 0.76, "norm", c["norm"], fontsize=13)
-            _flow(ax, [(bx, y + 0.35), (bx, y + 1.0)], color)
-        else:
-            _flow(ax, [(sx, y), (bx, y), (bx, y + 1.0)], color)
-        _box(ax, bx - 1.45, y + 1.0, 2.9, 1.0, name, color, fontsize=13)
-        _flow(ax, [(bx, y + 2.0), (bx, y + 2.7), (sx + 0.3, y + 2.7)], color)
-        _plus(ax, sx, y + 2.7, color)
-        if norm_position == "post":
-            _box(ax, sx - 0.9, y + 3.22, 1.8, 0.76, "norm", c["norm"], fontsize=13)
-    ax.set_title("pre-norm\n(Llama, SmolLM2)\nx \u2190 x + f(norm(x))" if norm_position == "pre" else
-                 "post-norm\n(BERT, MiniLM)\nx \u2190 norm(x + f(x))", fontsize=13)
-    return ax
-
-
-def depth_band(ax, runs, *, label, color, depths=None, lw=2.0):
-    """Plot a quantity measured over several runs against depth: the mean as a line, the min-max range as a band.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    runs : array_like, shape (R, L + 1)
-        One row per run (e.g. per random seed), one column per depth.
-    label : str
-        The line's legend label.
-    color : str
-    depths : array_like, shape (L + 1,), optional
-        Default 0, 1, ..., L.
-    lw : float, default 2.0
-
-    Returns
-    -------
-    mean : ndarray, shape (L + 1,)
-        The plotted mean over the runs.
-
-    Raises
-    ------
-    ValueError
-        If ``runs`` is not 2-D with at least one run, or ``depths`` does not match its columns.
-
-    Used in Chapter 8.
-    """
-    r = np.asarray(runs, dtype=float)
-    if r.ndim != 2 or r.shape[0] < 1 or r.shape[1] < 1:
-        raise ValueError(f"runs must have shape (R, L + 1) with R >= 1, got shape {r.shape}")
-    x = np.arange(r.shape[1]) if depths is None else np.asarray(depths, dtype=float)
-    if x.shape != (r.shape[1],):
-        raise ValueError(f"depths has shape {x.shape} but runs has {r.shape[1]} columns (one per depth)")
-    mean = r.mean(axis=0)
-    ax.fill_between(x, r.min(axis=0), r.max(axis=0), color=color, alpha=0.2, lw=0)
-    ax.plot(x, mean, color=color, lw=lw, label=label)
-    return mean
-
-
-# ---- chapter 2/3
-
-def draw_query_and_keys(ax, query, keys, labels=None, *, colors="tab:blue", label_at=1.2,
-                        query_label="query", title="keys and the query", xlabel="dimension 0",
-                        ylabel="dimension 1", fontsize=10, limits=None):
-    """Draw 2-D keys as labelled arrows from the origin, and the query as a thick black arrow.
-
-    The picture of a dot-product match in the plane: the key whose arrow
-    points most nearly along the query's, and is longest, gets the largest
-    score ``q . k``. The axes are equal and large enough for every arrow and
-    label.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    query : array_like, shape (2,)
-        One query (d_k = 2).
-    keys : array_like, shape (S, 2)
-        One key per row.
-    labels : sequence of str, optional
-        One label per key, written beyond the tip of its arrow (may hold a
-        line break), aligned away from the origin so that neighbouring
-        labels do not overlap. Default ``"k0"``, ``"k1"``, ...
-    colors : str or sequence of str
-        One colour for every key, or one per key.
-    label_at : float
-        Where a key's label sits, as a multiple of the key (1.2: a little
-        beyond the tip).
-    query_label : str
-        Written beside the middle of the query's arrow.
-    title, xlabel, ylabel : str
-        Panel title and axis labels.
-    fontsize : float
-        Size of the labels (10 stays legible when the figure is shown at
-        about 80% of its width).
-    limits : ((float, float), (float, float)), optional
-        The x and y limits. Default: every arrow and label anchor, plus a
-        margin of 0.7 (long labels may need more).
-
-    Returns
-    -------
-    scores : ndarray, shape (S,)
-        ``keys @ query``, the score of each key, from :func:`helpers.linear`.
-
-    Raises
-    ------
-    ValueError
-        If ``query`` is not (2,), ``keys`` is not (S, 2), or a label or
-        colour list does not have one entry per key.
-
-    Used in Chapters 2 and 3.
-    """
-    q = np.asarray(query, dtype=float)
-    if q.shape != (2,):
-        raise ValueError(f"query must have shape (2,) to draw it in the plane, but has shape {q.shape}")
-    k = _check_points(keys, "keys")
-    n_keys = len(k)
-    labels = [f"k{j}" for j in range(n_keys)] if labels is None else list(labels)
-    color_list = [colors] * n_keys if isinstance(colors, str) else list(colors)
-    for given, what in ((labels, "labels"), (color_list, "colors")):
-        if len(given) != n_keys:
-            raise ValueError(f"{what} has {len(given)} entries but there are {n_keys} keys (keys has shape {k.shape})")
-    for key, label, color in zip(k, labels, color_list):
-        ax.annotate("", xy=key, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=color, lw=1.8))
-        direction = key / (float(np.hypot(*key)) or 1.0)
-        ha = "left" if direction[0] > 0.3 else "right" if direction[0] < -0.3 else "center"
-        va = "bottom" if direction[1] > 0.3 else "top" if direction[1] < -0.3 else "center"
-        ax.text(*(key * label_at), label, color=color, ha=ha, va=va, fontsize=fontsize)
-    ax.annotate("", xy=q, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color="black", lw=2.5))
-    norm = float(np.hypot(*q)) or 1.0
-    beside = q / 2 + 0.3 * np.array([q[1], -q[0]]) / norm   # the middle of the arrow, moved off it
-    ax.text(*beside, query_label, fontweight="bold", ha="center", va="center", fontsize=fontsize)
-    if limits is None:
-        ends = np.vstack([k * label_at, q, np.zeros((1, 2))])
-        low, high = ends.min(axis=0) - 0.7, ends.max(axis=0) + 0.7
-        limits = ((low[0], high[0]), (low[1], high[1]))
-    ax.set(xlim=limits[0], ylim=limits[1], aspect="equal", title=title, xlabel=xlabel, ylabel=ylabel)
-    return linear(k, q[:, None])[:, 0]
-
-
-# ---- chapter 5
-
-#: Grey levels for boolean masks: white = may attend, black = forbidden. Never the attention colormap,
-#: so that a mask cannot be mistaken for a matrix of weights.
-MASK_CMAP = "Greys_r"
-
-
-def mask_heatmap(ax, mask, row_labels=None, col_labels=None, title=None, *,
-                 xlabel="key token", ylabel="query token", annotate=True):
-    """Draw a boolean mask in black and white: white (1) = may attend, black (0) = forbidden.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    mask : array_like of bool, shape (T, S)
-        True where query t may attend to key s (the course's convention).
-        0 and 1 are accepted too.
-    row_labels, col_labels : sequence of str, optional
-        Tick labels, e.g. the query and key tokens.
-    title : str, optional
-        Panel title. Default: ``"mask (T, S)"`` with the real shape.
-    xlabel, ylabel : str
-        Axis labels (default: key token and query token).
-    annotate : bool
-        Write 1 or 0 in each cell.
-
-    Returns
-    -------
-    matplotlib.image.AxesImage
-
-    Raises
-    ------
-    ValueError
-        If ``mask`` is not 2-D, holds values other than True/False (0/1), or a
-        label list has the wrong length.
-
-    Used in Chapter 5.
-    """
-    m = np.asarray(mask)
-    if m.ndim != 2:
-        raise ValueError(f"mask_heatmap needs a 2-D mask of shape (T, S), but got shape {m.shape}")
-    if m.dtype != np.bool_ and not (m.dtype.kind in "iuf" and np.all((m == 0) | (m == 1))):
-        raise ValueError(f"mask_heatmap needs True/False (or 1/0) values, but got dtype {m.dtype} "
-                         "with other values")
-    title = title if title is not None else f"mask {m.shape}"
-    return heatmap(ax, m.astype(float), row_labels, col_labels, title=title, cmap=MASK_CMAP,
-                   xlabel=xlabel, ylabel=ylabel, vmin=0, vmax=1, annotate=annotate, fmt=".0f",
-                   colorbar=False)
-
-
-# ---- chapter 6
-
-def head_heatmaps(fig, weights, tokens, *, ncols=None, fontsize=None):
-    """Draw one (T, T) heatmap of attention weights per head on a grid, with one shared colorbar.
-
-    Only the left column gets query labels and only the bottom row key labels,
-    so that many small panels stay readable.
-
-    Parameters
-    ----------
-    fig : matplotlib Figure or SubFigure
-        Where to draw (a widget frame's figure, or a subfigure).
-    weights : array_like, shape (H, T, S)
-        The attention weights of each head.
-    tokens : sequence of str
-        The T token labels (used for the queries and, when S = T, the keys;
-        otherwise the keys are numbered).
-    ncols : int, optional
-        Panels per row. Default: H for H <= 2, else ceil(H / 2).
-    fontsize : float, optional
-        Tick label size. Default: 9 for H <= 2, else 7.
-
-    Returns
-    -------
-    list of matplotlib Axes
-        One per head, in head order.
-
-    Raises
-    ------
-    ValueError
-        If ``weights`` is not 3-D or ``tokens`` does not have T labels.
-
-    Used in Chapter 6.
-    """
-    w = np.asarray(weights, dtype=float)
-    if w.ndim != 3:
-        raise ValueError(f"head_heatmaps needs weights of shape (H, T, S), but got shape {w.shape}")
-    n_heads, n_q, n_k = w.shape
-    if len(tokens) != n_q:
-        raise ValueError(f"tokens has {len(tokens)} labels but the weights have T = {n_q} queries")
-    ncols = ncols or (n_heads if n_heads <= 2 else -(-n_heads // 2))
-    nrows = -(-n_heads // ncols)
-    size = fontsize or (9 if n_heads <= 2 else 7)
-    keys = list(tokens) if n_k == n_q else [str(s) for s in range(n_k)]
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for ax in axes[n_heads:]:
-        ax.set_visible(False)
-    for h, ax in enumerate(axes[:n_heads]):
-        bottom, first = h + ncols >= n_heads, h % ncols == 0
-        image = heatmap(ax, w[h], tokens, keys, title=f"head {h}", colorbar=False, vmin=0, vmax=1,
-                        xlabel="key" if bottom else "", ylabel="query" if first else "")
-        ax.tick_params(labelsize=size)
-        ax.tick_params(axis="x", labelrotation=90)
-        if not first:
-            ax.set_yticklabels([])
-        if not bottom:
-            ax.set_xticklabels([])
-    fig.colorbar(image, ax=list(axes[:n_heads]), shrink=0.8, label="attention weight")
-    return list(axes[:n_heads])
-
-
-# ---- chapter 10/13: several attention heatmaps on one figure
-
-__all__ += ["attention_panels"]
-
-
-def attention_panels(axes, panels, *, label_size=9, xlabel="key token", ylabel="query token",
-                     colorbar_label="attention weight", key_ticks="all"):
-    """Draw one attention-weight heatmap per panel, with one shared colour bar (chapters 10 and 13).
-
-    Every panel uses :data:`ATTENTION_CMAP` with the colour limits 0 and 1,
-    so one colour means one weight in every panel. The axis labels go on the
-    outer panels only (x under the lowest panel of each column, y left of
-    the first column; the grid is read from each axes' subplot spec), the key
-    tokens are written vertically, and axes left over in the grid are hidden.
-
-    Parameters
-    ----------
-    axes : array of matplotlib Axes
-        E.g. ``plt.subplots(nrows, ncols)[1]``; a single Axes is allowed.
-    panels : sequence of (weights, row_labels, col_labels, title)
-        ``weights`` of shape (T, S): rows are queries, columns are keys;
-        ``row_labels`` has T entries and ``col_labels`` S entries (the
-        tokens); at most as many panels as axes.
-    label_size : float, default 9
-        Font size of the token labels.
-    xlabel, ylabel : str
-        Labels of the outer axes.
-    colorbar_label : str
-        Label of the colour bar.
-    key_ticks : {"all", "bottom"}, default "all"
-        "bottom" writes the key tokens under the bottom panels only, for a
-        stack of panels over the same keys.
-
-    Returns
-    -------
-    matplotlib.colorbar.Colorbar
-
-    Raises
-    ------
-    ValueError
-        If there are more panels than axes, no panel, a panel is not a
-        4-tuple, or ``key_ticks`` is unknown; :func:`heatmap` raises for a
-        label list of the wrong length.
-    """
-    if key_ticks not in ("all", "bottom"):
-        raise ValueError(f"key_ticks must be 'all' or 'bottom', but is {key_ticks!r}")
-    flat = list(np.ravel(np.asarray(axes, dtype=object)))
-    panels = list(panels)
-    if not panels:
-        raise ValueError("panels is empty: give at least one (weights, row_labels, col_labels, title)")
-    if len(panels) > len(flat):
-        raise ValueError(f"{len(panels)} panels do not fit into {len(flat)} axes")
-    for k, panel in enumerate(panels):
-        if not isinstance(panel, (tuple, list)) or len(panel) != 4:
-            raise ValueError(f"panel {k} must be (weights, row_labels, col_labels, title), but is {type(panel).__name__}"
-                             + (f" of length {len(panel)}" if isinstance(panel, (tuple, list)) else ""))
-    # each used axes' (row, column) in its grid, from matplotlib's subplot spec;
-    # axes made without one count as a single row
-    places = []
-    for k, ax in enumerate(flat[:len(panels)]):
-        spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
-        places.append((spec.rowspan.start, spec.colspan.start) if spec is not None else (0, k))
-    lowest = {}
-    for row, col in places:
-        lowest[col] = max(lowest.get(col, row), row)
-    image = None
-    for k, ax in enumerate(flat):
-        if k >= len(panels):
-            ax.set_visible(False)
-            continue
-        weights, rows, cols, title = panels[k]
-        row, col = places[k]
-        bottom = row == lowest[col]
-        first_col = col == min(c for _, c in places)
-        image = heatmap(ax, weights, rows, cols, title=title, vmin=0, vmax=1, colorbar=False,
-                        xlabel=xlabel if bottom else "", ylabel=ylabel if first_col else "")
-        ax.tick_params(labelsize=label_size)
-        ax.tick_params(axis="x", labelrotation=90, labelbottom=bottom or key_ticks == "all")
-    visible = [ax for ax in flat if ax.get_visible()]
-    return visible[0].figure.colorbar(image, ax=visible, shrink=0.8, label=colorbar_label)
