@@ -59,7 +59,10 @@ def _open(browser, server, page_path, viewport=DESKTOP):
     problems = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
+    # A request the browser cancels itself (net::ERR_ABORTED, e.g. the favicon when a search navigates
+    # away) is not a failure of the site; a missing file still shows up as an HTTP 404 just below.
+    page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"
+            else problems.append(f"request failed: {r.url} ({r.failure})"))
     page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
 
     def check_host(request):
